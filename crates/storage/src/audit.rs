@@ -1,0 +1,874 @@
+//! The audit trail: an append-only, hash-chained log of events with periodic signed digests.
+//!
+//! Each event is stored with the columns LookupEvents filters on and the opaque CloudTrail JSON the
+//! gateway produced. Events are numbered from 1 (`seq`) in commit order and chained:
+//!
+//! ```text
+//! hash(n) = SHA-256( hash(n-1) || n || event_time || event_id || event_name || event_source
+//!                    || username || access_key_id || read_only || resources || body )
+//! ```
+//!
+//! with `hash(0)` = 32 zero bytes, integers big-endian and every variable field length-prefixed, so the
+//! hash covers the indexed columns as well as the JSON. Every `audit_digest_every` events, or when events
+//! have waited `audit_digest_interval`, the writer seals a digest `(id, first_seq, last_seq, hash(last_seq),
+//! created_at)` signed with Ed25519 under a key derived from the instance root key; each digest's signed
+//! message includes the previous digest's signature, so digests form a chain of their own.
+//!
+//! [`AuditLog::verify`] recomputes the chain and checks every digest; it reports the first altered,
+//! removed or reordered event. Limits: events after the last digest are chained but not yet signed (see
+//! [`VerifyReport::unsigned_tail`]); someone able to rewrite the database can drop that tail unnoticed.
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::types::Value;
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::completion::Pending;
+use crate::error::{Error, Result};
+use crate::keyring::Keyring;
+use crate::store::{Batch, Store};
+use crate::writer::ChainState;
+
+/// A resource named by an audit event (CloudTrail's `resources`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditResource {
+    /// e.g. `AWS::IAM::Role`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub resource_type: Option<String>,
+    /// e.g. the role name or ARN.
+    #[serde(rename = "name")]
+    pub resource_name: String,
+}
+
+/// One audit event as the gateway hands it over: the indexed columns plus the CloudTrail JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Milliseconds since the Unix epoch.
+    pub event_time: i64,
+    /// CloudTrail `eventID`.
+    pub event_id: String,
+    /// e.g. `AssumeRole`.
+    pub event_name: String,
+    /// e.g. `sts.amazonaws.com`.
+    pub event_source: String,
+    /// The user name LookupEvents matches `Username` against.
+    pub username: Option<String>,
+    pub access_key_id: Option<String>,
+    pub read_only: bool,
+    pub resources: Vec<AuditResource>,
+    /// The CloudTrail event, JSON (opaque to storage).
+    pub body: Vec<u8>,
+}
+
+/// An event as stored, with its position and chain hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub event: AuditEvent,
+}
+
+/// A signed digest over a range of events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// Digests are numbered from 1.
+    pub id: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// `hash(last_seq)`.
+    pub last_hash: [u8; 32],
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Ed25519 over [`Digest::message`], 64 bytes.
+    pub signature: Vec<u8>,
+}
+
+impl Digest {
+    /// The signed message: a domain tag, the fields, and the previous digest's signature (empty for the
+    /// first digest).
+    pub fn message(&self, previous_signature: &[u8]) -> Vec<u8> {
+        digest_message(
+            self.id,
+            self.first_seq,
+            self.last_seq,
+            &self.last_hash,
+            self.created_at,
+            previous_signature,
+        )
+    }
+}
+
+/// A LookupEvents attribute (AWS accepts one per request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupAttribute {
+    EventId(String),
+    EventName(String),
+    Username(String),
+    ResourceName(String),
+    ResourceType(String),
+    EventSource(String),
+    ReadOnly(bool),
+    AccessKeyId(String),
+}
+
+/// A LookupEvents query. Times are milliseconds since the epoch, both bounds inclusive. Results are newest
+/// first (by event time, then by sequence).
+#[derive(Debug, Clone, Default)]
+pub struct LookupQuery {
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    /// All must match.
+    pub attributes: Vec<LookupAttribute>,
+    /// Page size; clamped to 1..=10000 (default 50 when 0).
+    pub max_results: usize,
+    /// A token from a previous page.
+    pub next_token: Option<String>,
+}
+
+/// One page of LookupEvents results.
+#[derive(Debug, Clone)]
+pub struct LookupPage {
+    pub events: Vec<StoredEvent>,
+    /// Present when more events match.
+    pub next_token: Option<String>,
+}
+
+/// What [`AuditLog::verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Highest sequence number seen.
+    pub last_seq: u64,
+    /// Digests checked.
+    pub digests: u64,
+    /// Highest sequence number covered by a valid digest.
+    pub signed_through: u64,
+    /// Events after the last digest (chained, not yet signed).
+    pub unsigned_tail: u64,
+    /// The first problem, if any.
+    pub problem: Option<Tamper>,
+}
+
+impl VerifyReport {
+    /// Whether the trail verified.
+    pub fn is_ok(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// A verification failure, located at the first affected sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Tamper {
+    #[error("event {seq} was altered")]
+    Altered { seq: u64 },
+    #[error("event {seq} was removed")]
+    Removed { seq: u64 },
+    #[error("event {seq} is out of order (it was recorded as event {original})")]
+    Reordered { seq: u64, original: u64 },
+    #[error("events {first_seq}..={last_seq} do not match signed digest {digest}")]
+    DigestMismatch {
+        digest: u64,
+        first_seq: u64,
+        last_seq: u64,
+    },
+    #[error("digest {digest} (events {first_seq}..={last_seq}) has an invalid signature")]
+    DigestSignature {
+        digest: u64,
+        first_seq: u64,
+        last_seq: u64,
+    },
+    #[error("digest {digest} was removed or altered (expected to start at event {first_seq})")]
+    DigestRemoved { digest: u64, first_seq: u64 },
+}
+
+impl Tamper {
+    /// The first sequence number affected.
+    pub fn seq(&self) -> u64 {
+        match *self {
+            Tamper::Altered { seq } | Tamper::Removed { seq } | Tamper::Reordered { seq, .. } => {
+                seq
+            }
+            Tamper::DigestMismatch { first_seq, .. }
+            | Tamper::DigestSignature { first_seq, .. }
+            | Tamper::DigestRemoved { first_seq, .. } => first_seq,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The audit trail of a [`Store`].
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    store: Store,
+}
+
+const EVENT_COLUMNS: &str = "e.seq, e.event_time, e.event_id, e.event_name, e.event_source, \
+     e.username, e.access_key_id, e.read_only, e.resources, e.body, e.hash";
+const PAGE: usize = 512;
+
+impl AuditLog {
+    pub(crate) fn new(store: Store) -> AuditLog {
+        AuditLog { store }
+    }
+
+    /// Appends one event on its own (prefer [`Batch::audit`] to commit it with the change it records).
+    pub fn append(&self, event: AuditEvent) -> Pending {
+        let mut batch = Batch::new();
+        batch.audit(event);
+        self.store.submit(batch)
+    }
+
+    /// The sequence number of the last committed event (0 when empty).
+    pub fn last_seq(&self) -> Result<u64> {
+        if self.store.is_read_only() {
+            return self.store.read(last_seq);
+        }
+        Ok(*self.store.shared.audit_head.borrow())
+    }
+
+    /// Watches the last committed sequence number (for `audit tail`).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.store.shared.audit_head.subscribe()
+    }
+
+    /// The event with sequence number `seq`.
+    pub fn get(&self, seq: u64) -> Result<Option<StoredEvent>> {
+        self.store.read(|c| {
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.seq = ?1");
+            let mut stmt = c.prepare_cached(&sql)?;
+            let row = stmt
+                .query_row(params![seq as i64], |r| Ok(read_row(r)))
+                .optional()?;
+            row.transpose()
+        })
+    }
+
+    /// Up to `limit` events with `seq >= from`, in order.
+    pub fn read_from(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.store.read(|c| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![from as i64, limit])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(read_row(row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every event with `seq >= from`, in order, read a page at a time (export, tail). Each page is its
+    /// own read transaction, so a long export does not hold back the writer or checkpoints.
+    pub fn iter_from(&self, from: u64) -> EventIter {
+        EventIter {
+            log: self.clone(),
+            next: from.max(1),
+            buffer: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+
+    /// Every digest, in order.
+    pub fn digests(&self) -> Result<Vec<Digest>> {
+        self.store.read(load_digests)
+    }
+
+    /// LookupEvents: matching events, newest first, a page at a time.
+    pub fn lookup(&self, query: &LookupQuery) -> Result<LookupPage> {
+        let limit = match query.max_results {
+            0 => 50,
+            n => n.min(10_000),
+        };
+        let after = match &query.next_token {
+            Some(t) => Some(parse_token(t)?),
+            None => None,
+        };
+        let by_resource = query.attributes.iter().find_map(|a| match a {
+            LookupAttribute::ResourceName(n) => Some(n.clone()),
+            _ => None,
+        });
+        // Time and ordering columns come from the resource index when filtering by resource name, so the
+        // index serves the whole query.
+        let (from, t) = if by_resource.is_some() {
+            (
+                "audit_resources r JOIN audit_events e ON e.seq = r.seq",
+                "r",
+            )
+        } else {
+            ("audit_events e", "e")
+        };
+        let mut conds: Vec<String> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(name) = by_resource {
+            args.push(Value::Text(name));
+            conds.push(format!("r.name = ?{}", args.len()));
+        }
+        for attr in &query.attributes {
+            let (cond, value) = match attr {
+                LookupAttribute::ResourceName(_) => continue,
+                LookupAttribute::EventId(v) => ("e.event_id = ?", Value::Text(v.clone())),
+                LookupAttribute::EventName(v) => ("e.event_name = ?", Value::Text(v.clone())),
+                LookupAttribute::Username(v) => ("e.username = ?", Value::Text(v.clone())),
+                LookupAttribute::EventSource(v) => ("e.event_source = ?", Value::Text(v.clone())),
+                LookupAttribute::AccessKeyId(v) => ("e.access_key_id = ?", Value::Text(v.clone())),
+                LookupAttribute::ReadOnly(v) => ("e.read_only = ?", Value::Integer(*v as i64)),
+                LookupAttribute::ResourceType(v) => (
+                    "EXISTS (SELECT 1 FROM json_each(e.resources) j \
+                     WHERE json_extract(j.value, '$.type') = ?)",
+                    Value::Text(v.clone()),
+                ),
+            };
+            args.push(value);
+            conds.push(format!("{cond}{}", args.len()));
+        }
+        if let Some(start) = query.start_time {
+            args.push(Value::Integer(start));
+            conds.push(format!("{t}.event_time >= ?{}", args.len()));
+        }
+        if let Some(end) = query.end_time {
+            args.push(Value::Integer(end));
+            conds.push(format!("{t}.event_time <= ?{}", args.len()));
+        }
+        if let Some((time, seq)) = after {
+            args.push(Value::Integer(time));
+            args.push(Value::Integer(seq));
+            conds.push(format!(
+                "({t}.event_time, {t}.seq) < (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        args.push(Value::Integer(limit as i64 + 1));
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM {from} {} {} ORDER BY {t}.event_time DESC, {t}.seq DESC LIMIT ?{}",
+            if conds.is_empty() { "" } else { "WHERE" },
+            conds.join(" AND "),
+            args.len()
+        );
+        let mut events = self.store.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(args.iter()))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(read_row(row)?);
+            }
+            Ok(out)
+        })?;
+        let next_token = if events.len() > limit {
+            events.truncate(limit);
+            events
+                .last()
+                .map(|e| make_token(e.event.event_time, e.seq as i64))
+        } else {
+            None
+        };
+        Ok(LookupPage { events, next_token })
+    }
+
+    /// Walks the chain and the digests and reports the first altered, removed or reordered event.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let keyring = self.store.keyring().clone();
+        let digests = self.digests()?;
+        let mut report = VerifyReport {
+            events: 0,
+            last_seq: 0,
+            digests: digests.len() as u64,
+            signed_through: 0,
+            unsigned_tail: 0,
+            problem: None,
+        };
+        // The digest chain on its own: contiguous ids and ranges, valid signatures.
+        let mut digest_problem: Option<Tamper> = None;
+        let mut prev_sig: &[u8] = &[];
+        let mut expected_first = 1u64;
+        for (i, d) in digests.iter().enumerate() {
+            let id = i as u64 + 1;
+            if d.id != id || d.first_seq != expected_first || d.last_seq < d.first_seq {
+                digest_problem = Some(Tamper::DigestRemoved {
+                    digest: id,
+                    first_seq: expected_first,
+                });
+                break;
+            }
+            if !keyring.verify_digest(&d.message(prev_sig), &d.signature) {
+                digest_problem = Some(Tamper::DigestSignature {
+                    digest: d.id,
+                    first_seq: d.first_seq,
+                    last_seq: d.last_seq,
+                });
+                break;
+            }
+            prev_sig = &d.signature;
+            expected_first = d.last_seq + 1;
+        }
+        let problem_at = digest_problem.as_ref().map_or(u64::MAX, Tamper::seq);
+        let mut pending_digests = digests.iter().peekable();
+        let mut prev = [0u8; 32];
+        let mut expected = 1u64;
+        let mut next = 1u64;
+        'walk: loop {
+            let page = self.store.read(|c| read_raw_page(c, next, PAGE))?;
+            if page.is_empty() {
+                break;
+            }
+            for raw in &page {
+                if raw.seq >= problem_at || expected >= problem_at {
+                    break 'walk;
+                }
+                if raw.seq != expected {
+                    report.problem = Some(Tamper::Removed { seq: expected });
+                    return Ok(report);
+                }
+                let event = match raw.decode() {
+                    Ok(e) => e,
+                    Err(_) => {
+                        report.problem = Some(Tamper::Altered { seq: raw.seq });
+                        return Ok(report);
+                    }
+                };
+                let h = chain_hash(&prev, raw.seq, &event);
+                if raw.hash.as_slice() != h {
+                    report.problem = Some(self.classify_mismatch(raw.seq, &prev)?);
+                    return Ok(report);
+                }
+                prev = h;
+                report.events += 1;
+                report.last_seq = raw.seq;
+                while let Some(d) = pending_digests.peek() {
+                    if d.last_seq > raw.seq || d.first_seq >= problem_at {
+                        break;
+                    }
+                    if d.last_seq == raw.seq && d.last_hash != h {
+                        report.problem = Some(Tamper::DigestMismatch {
+                            digest: d.id,
+                            first_seq: d.first_seq,
+                            last_seq: d.last_seq,
+                        });
+                        return Ok(report);
+                    }
+                    report.signed_through = d.last_seq;
+                    pending_digests.next();
+                }
+                expected += 1;
+            }
+            next = page.last().map_or(next, |r| r.seq + 1);
+        }
+        if let Some(p) = digest_problem {
+            report.problem = Some(p);
+            return Ok(report);
+        }
+        // A digest covering events that are no longer there: the tail was removed.
+        if let Some(d) = pending_digests.peek() {
+            report.problem = Some(Tamper::Removed { seq: expected });
+            let _ = d;
+            return Ok(report);
+        }
+        report.unsigned_tail = report.last_seq - report.signed_through;
+        Ok(report)
+    }
+
+    /// Event `seq` does not hash as expected: tell a moved event (one that chains correctly at another
+    /// position nearby) from an altered one.
+    fn classify_mismatch(&self, seq: u64, prev: &[u8; 32]) -> Result<Tamper> {
+        const WINDOW: u64 = 32;
+        let from = seq.saturating_sub(WINDOW).max(1);
+        let rows = self
+            .store
+            .read(|c| read_raw_page(c, from, (2 * WINDOW + 1) as usize))?;
+        let Some(target) = rows.iter().find(|r| r.seq == seq) else {
+            return Ok(Tamper::Altered { seq });
+        };
+        let Ok(event) = target.decode() else {
+            return Ok(Tamper::Altered { seq });
+        };
+        let mut candidates: HashSet<[u8; 32]> = rows
+            .iter()
+            .filter(|r| r.hash.len() == 32)
+            .map(|r| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(&r.hash);
+                h
+            })
+            .collect();
+        candidates.insert(*prev);
+        candidates.insert([0u8; 32]);
+        for original in from..=seq + WINDOW {
+            if original == seq {
+                continue;
+            }
+            for p in &candidates {
+                if chain_hash(p, original, &event).as_slice() == target.hash.as_slice() {
+                    return Ok(Tamper::Reordered { seq, original });
+                }
+            }
+        }
+        Ok(Tamper::Altered { seq })
+    }
+}
+
+/// Iterator over events by sequence number; see [`AuditLog::iter_from`].
+pub struct EventIter {
+    log: AuditLog,
+    next: u64,
+    buffer: std::vec::IntoIter<StoredEvent>,
+    done: bool,
+}
+
+impl Iterator for EventIter {
+    type Item = Result<StoredEvent>;
+
+    fn next(&mut self) -> Option<Result<StoredEvent>> {
+        if let Some(e) = self.buffer.next() {
+            self.next = e.seq + 1;
+            return Some(Ok(e));
+        }
+        if self.done {
+            return None;
+        }
+        match self.log.read_from(self.next, PAGE) {
+            Ok(page) if page.is_empty() => {
+                self.done = true;
+                None
+            }
+            Ok(page) => {
+                self.buffer = page.into_iter();
+                self.next()
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A row as stored, undecoded (verification must survive garbage).
+struct RawRow {
+    seq: u64,
+    event_time: i64,
+    event_id: String,
+    event_name: String,
+    event_source: String,
+    username: Option<String>,
+    access_key_id: Option<String>,
+    read_only: i64,
+    resources: String,
+    body: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl RawRow {
+    fn decode(&self) -> std::result::Result<AuditEvent, ()> {
+        let resources: Vec<AuditResource> =
+            serde_json::from_str(&self.resources).map_err(|_| ())?;
+        let read_only = match self.read_only {
+            0 => false,
+            1 => true,
+            _ => return Err(()),
+        };
+        Ok(AuditEvent {
+            event_time: self.event_time,
+            event_id: self.event_id.clone(),
+            event_name: self.event_name.clone(),
+            event_source: self.event_source.clone(),
+            username: self.username.clone(),
+            access_key_id: self.access_key_id.clone(),
+            read_only,
+            resources,
+            body: self.body.clone(),
+        })
+    }
+}
+
+fn read_raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        seq: r.get::<_, i64>(0)? as u64,
+        event_time: r.get(1)?,
+        event_id: r.get(2)?,
+        event_name: r.get(3)?,
+        event_source: r.get(4)?,
+        username: r.get(5)?,
+        access_key_id: r.get(6)?,
+        read_only: r.get(7)?,
+        resources: r.get(8)?,
+        body: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+/// Reads rows leniently: a value of the wrong type counts as altered rather than failing the walk.
+fn read_raw_page(c: &Connection, from: u64, limit: usize) -> Result<Vec<RawRow>> {
+    let sql = "SELECT e.seq, CAST(e.event_time AS INTEGER), CAST(e.event_id AS TEXT), \
+         CAST(e.event_name AS TEXT), CAST(e.event_source AS TEXT), CAST(e.username AS TEXT), \
+         CAST(e.access_key_id AS TEXT), CAST(e.read_only AS INTEGER), CAST(e.resources AS TEXT), \
+         CAST(e.body AS BLOB), CAST(e.hash AS BLOB) \
+         FROM audit_events e WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2";
+    let mut stmt = c.prepare_cached(sql)?;
+    let mut rows = stmt.query(params![from as i64, limit as i64])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        match read_raw(row) {
+            Ok(r) => out.push(r),
+            Err(_) => {
+                // Undecodable text (invalid UTF-8): keep the position with a hash that cannot match.
+                let seq: i64 = row.get(0)?;
+                out.push(RawRow {
+                    seq: seq as u64,
+                    event_time: 0,
+                    event_id: String::new(),
+                    event_name: String::new(),
+                    event_source: String::new(),
+                    username: None,
+                    access_key_id: None,
+                    read_only: -1,
+                    resources: String::new(),
+                    body: Vec::new(),
+                    hash: Vec::new(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_row(r: &Row<'_>) -> Result<StoredEvent> {
+    let raw = read_raw(r)?;
+    let event = raw.decode().map_err(|()| Error::Decode {
+        table: "audit_events",
+        key: raw.seq.to_string(),
+        message: "malformed stored event".into(),
+    })?;
+    let mut hash = [0u8; 32];
+    if raw.hash.len() == 32 {
+        hash.copy_from_slice(&raw.hash);
+    }
+    Ok(StoredEvent {
+        seq: raw.seq,
+        hash,
+        event,
+    })
+}
+
+pub(crate) fn last_seq(c: &Connection) -> Result<u64> {
+    let seq: Option<i64> = c.query_row("SELECT max(seq) FROM audit_events", [], |r| r.get(0))?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+fn load_digests(c: &Connection) -> Result<Vec<Digest>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, first_seq, last_seq, last_hash, created_at, signature FROM audit_digests ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let last_hash: Vec<u8> = r.get(3)?;
+        let mut h = [0u8; 32];
+        if last_hash.len() == 32 {
+            h.copy_from_slice(&last_hash);
+        }
+        out.push(Digest {
+            id: r.get::<_, i64>(0)? as u64,
+            first_seq: r.get::<_, i64>(1)? as u64,
+            last_seq: r.get::<_, i64>(2)? as u64,
+            last_hash: h,
+            created_at: r.get(4)?,
+            signature: r.get(5)?,
+        });
+    }
+    Ok(out)
+}
+
+fn make_token(time: i64, seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1.{time}.{seq}"))
+}
+
+fn parse_token(token: &str) -> Result<(i64, i64)> {
+    let raw = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| Error::InvalidToken)?;
+    let text = String::from_utf8(raw).map_err(|_| Error::InvalidToken)?;
+    let mut parts = text.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("v1"), Some(t), Some(s), None) => Ok((
+            t.parse().map_err(|_| Error::InvalidToken)?,
+            s.parse().map_err(|_| Error::InvalidToken)?,
+        )),
+        _ => Err(Error::InvalidToken),
+    }
+}
+
+fn put_bytes(ctx: &mut digest::Context, bytes: &[u8]) {
+    ctx.update(&(bytes.len() as u64).to_be_bytes());
+    ctx.update(bytes);
+}
+
+fn put_opt(ctx: &mut digest::Context, value: Option<&str>) {
+    match value {
+        None => ctx.update(&[0]),
+        Some(v) => {
+            ctx.update(&[1]);
+            put_bytes(ctx, v.as_bytes());
+        }
+    }
+}
+
+/// `hash(seq)` from `hash(seq - 1)` and the event.
+pub fn chain_hash(prev: &[u8; 32], seq: u64, e: &AuditEvent) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(prev);
+    ctx.update(&seq.to_be_bytes());
+    ctx.update(&e.event_time.to_be_bytes());
+    put_bytes(&mut ctx, e.event_id.as_bytes());
+    put_bytes(&mut ctx, e.event_name.as_bytes());
+    put_bytes(&mut ctx, e.event_source.as_bytes());
+    put_opt(&mut ctx, e.username.as_deref());
+    put_opt(&mut ctx, e.access_key_id.as_deref());
+    ctx.update(&[e.read_only as u8]);
+    ctx.update(&(e.resources.len() as u64).to_be_bytes());
+    for r in &e.resources {
+        put_opt(&mut ctx, r.resource_type.as_deref());
+        put_bytes(&mut ctx, r.resource_name.as_bytes());
+    }
+    put_bytes(&mut ctx, &e.body);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+fn digest_message(
+    id: u64,
+    first_seq: u64,
+    last_seq: u64,
+    last_hash: &[u8; 32],
+    created_at: i64,
+    previous_signature: &[u8],
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(128);
+    m.extend_from_slice(b"perimeter/audit-digest/v1\0");
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(&first_seq.to_be_bytes());
+    m.extend_from_slice(&last_seq.to_be_bytes());
+    m.extend_from_slice(last_hash);
+    m.extend_from_slice(&created_at.to_be_bytes());
+    m.extend_from_slice(&(previous_signature.len() as u64).to_be_bytes());
+    m.extend_from_slice(previous_signature);
+    m
+}
+
+/// Inserts events inside the writer's transaction, advancing the chain.
+pub(crate) struct Appender<'c> {
+    event: CachedStatement<'c>,
+    resource: CachedStatement<'c>,
+}
+
+impl<'c> Appender<'c> {
+    pub(crate) fn new(c: &'c Connection) -> Result<Appender<'c>> {
+        Ok(Appender {
+            event: c.prepare_cached(
+                "INSERT INTO audit_events (seq, event_time, event_id, event_name, event_source, \
+                 username, access_key_id, read_only, resources, body, hash) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+            resource: c.prepare_cached(
+                "INSERT OR IGNORE INTO audit_resources (name, event_time, seq) VALUES (?1, ?2, ?3)",
+            )?,
+        })
+    }
+
+    pub(crate) fn append(&mut self, chain: &mut ChainState, e: &AuditEvent) -> Result<()> {
+        let seq = chain.seq + 1;
+        let hash = chain_hash(&chain.hash, seq, e);
+        let resources = serde_json::to_string(&e.resources).map_err(|err| Error::Encode {
+            table: "audit_events",
+            message: err.to_string(),
+        })?;
+        self.event.execute(params![
+            seq as i64,
+            e.event_time,
+            e.event_id,
+            e.event_name,
+            e.event_source,
+            e.username,
+            e.access_key_id,
+            e.read_only as i64,
+            resources,
+            e.body,
+            hash.as_slice(),
+        ])?;
+        for r in &e.resources {
+            self.resource
+                .execute(params![r.resource_name, e.event_time, seq as i64])?;
+        }
+        chain.seq = seq;
+        chain.hash = hash;
+        Ok(())
+    }
+}
+
+/// Signs and inserts a digest over the events after the previous digest.
+pub(crate) fn seal_digest(
+    c: &Connection,
+    chain: &mut ChainState,
+    keyring: &Keyring,
+    now: i64,
+) -> Result<()> {
+    let id = chain.digest_id + 1;
+    let first_seq = chain.digest_last_seq + 1;
+    let last_seq = chain.seq;
+    let message = digest_message(
+        id,
+        first_seq,
+        last_seq,
+        &chain.hash,
+        now,
+        &chain.digest_signature,
+    );
+    let signature = keyring.sign_digest(&message);
+    c.prepare_cached(
+        "INSERT INTO audit_digests (id, first_seq, last_seq, last_hash, created_at, signature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        id as i64,
+        first_seq as i64,
+        last_seq as i64,
+        chain.hash.as_slice(),
+        now,
+        signature
+    ])?;
+    chain.digest_id = id;
+    chain.digest_last_seq = last_seq;
+    chain.digest_signature = signature;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_garbage() {
+        let t = make_token(1_700_000_000_000, 42);
+        assert_eq!(parse_token(&t).unwrap(), (1_700_000_000_000, 42));
+        assert!(parse_token("garbage!").is_err());
+        assert!(parse_token(&URL_SAFE_NO_PAD.encode("v2.1.2")).is_err());
+        assert!(parse_token(&URL_SAFE_NO_PAD.encode("v1.x.2")).is_err());
+    }
+}

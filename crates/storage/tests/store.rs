@@ -1,0 +1,191 @@
+use serde::{Deserialize, Serialize};
+use storage::{Batch, Error, Record, Store, StoreOptions};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct User {
+    name: String,
+    arn: String,
+}
+
+impl Record for User {
+    const TABLE: &'static str = "iam.user";
+    fn key(&self) -> String {
+        self.name.clone()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Object {
+    bucket: String,
+    key: String,
+    size: u64,
+}
+
+impl Record for Object {
+    const TABLE: &'static str = "s3.object";
+    fn key(&self) -> String {
+        format!("{}/{}", self.bucket, self.key)
+    }
+}
+
+fn user(name: &str) -> User {
+    User {
+        name: name.into(),
+        arn: format!("arn:aws:iam::000000000000:user/{name}"),
+    }
+}
+
+fn exercise(store: &Store) {
+    let users = store.table::<User>();
+    assert_eq!(users.load_all().unwrap(), vec![]);
+    let mut b = Batch::new();
+    b.put(&user("alice")).put(&user("bob"));
+    store.commit_blocking(b).unwrap();
+    assert_eq!(users.get("alice").unwrap(), Some(user("alice")));
+    assert_eq!(users.get("carol").unwrap(), None);
+    assert_eq!(users.count().unwrap(), 2);
+
+    let mut b = Batch::new();
+    b.delete::<User>("alice").put(&user("carol"));
+    for (bucket, key) in [("b1", "a/1"), ("b1", "a/2"), ("b1", "b/1"), ("b2", "a/1")] {
+        b.put(&Object {
+            bucket: bucket.into(),
+            key: key.into(),
+            size: 1,
+        });
+    }
+    store.commit_blocking(b).unwrap();
+    assert_eq!(
+        users
+            .load_all()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.name)
+            .collect::<Vec<_>>(),
+        ["bob", "carol"]
+    );
+    let objects = store.table::<Object>();
+    let keys = |v: Vec<Object>| v.into_iter().map(|o| o.key()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(objects.scan_prefix("b1/").unwrap()),
+        ["b1/a/1", "b1/a/2", "b1/b/1"]
+    );
+    assert_eq!(
+        keys(objects.scan_prefix("b1/a/").unwrap()),
+        ["b1/a/1", "b1/a/2"]
+    );
+    assert_eq!(
+        keys(objects.scan_prefix_after("b1/", Some("b1/a/1"), 1).unwrap()),
+        ["b1/a/2"]
+    );
+    assert_eq!(objects.count().unwrap(), 4);
+    // Tables are separate namespaces.
+    assert_eq!(users.count().unwrap(), 2);
+}
+
+#[test]
+fn ephemeral_store_puts_gets_deletes_and_scans() {
+    exercise(&Store::ephemeral());
+}
+
+#[test]
+fn data_dir_store_puts_gets_deletes_scans_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        exercise(&store);
+        assert!(matches!(Store::open(dir.path()), Err(Error::Locked(_))));
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.table::<User>().count().unwrap(), 2);
+    assert_eq!(store.table::<Object>().count().unwrap(), 4);
+    let ro = Store::open_read_only(dir.path()).unwrap();
+    assert_eq!(ro.table::<User>().count().unwrap(), 2);
+    assert!(matches!(
+        ro.commit_blocking({
+            let mut b = Batch::new();
+            b.put(&user("x"));
+            b
+        }),
+        Err(Error::ReadOnly)
+    ));
+}
+
+#[test]
+fn async_commits_resolve_once_durable() {
+    let store = Store::ephemeral();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut b = Batch::new();
+                b.put(&user(&format!("u{i:03}")));
+                store.commit(b).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(store.table::<User>().count().unwrap(), 100);
+}
+
+#[test]
+fn a_wrong_root_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let k1 = storage::Keyring::from_root_key(&[1; 32]).unwrap();
+    let k2 = storage::Keyring::from_root_key(&[2; 32]).unwrap();
+    drop(
+        Store::open_with(
+            dir.path(),
+            StoreOptions {
+                keyring: Some(k1.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
+    );
+    let err = Store::open_with(
+        dir.path(),
+        StoreOptions {
+            keyring: Some(k2),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::WrongRootKey(_)), "{err}");
+    Store::open_with(
+        dir.path(),
+        StoreOptions {
+            keyring: Some(k1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn undecodable_records_are_errors_not_panics() {
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Other {
+        n: u64,
+    }
+    impl Record for Other {
+        const TABLE: &'static str = "iam.user";
+        fn key(&self) -> String {
+            "alice".into()
+        }
+    }
+    let store = Store::ephemeral();
+    let mut b = Batch::new();
+    b.put(&Other { n: 1 });
+    store.commit_blocking(b).unwrap();
+    assert!(matches!(
+        store.table::<User>().get("alice"),
+        Err(Error::Decode { .. })
+    ));
+}
