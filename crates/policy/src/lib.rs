@@ -4,8 +4,11 @@
 //! ([`Request`]) is evaluated against every applicable policy ([`PolicySet`]) with [`evaluate`]
 //! (fast path) or [`explain`] (with a statement-by-statement [`Trace`]).
 
+mod condition;
 mod context;
 mod eval;
+pub mod json;
+mod pattern;
 mod policy;
 mod principal;
 mod trace;
