@@ -323,20 +323,20 @@ impl AuditLog {
         for attr in &query.attributes {
             let (cond, value) = match attr {
                 LookupAttribute::ResourceName(_) => continue,
-                LookupAttribute::EventId(v) => ("e.event_id = ?", Value::Text(v.clone())),
-                LookupAttribute::EventName(v) => ("e.event_name = ?", Value::Text(v.clone())),
-                LookupAttribute::Username(v) => ("e.username = ?", Value::Text(v.clone())),
-                LookupAttribute::EventSource(v) => ("e.event_source = ?", Value::Text(v.clone())),
-                LookupAttribute::AccessKeyId(v) => ("e.access_key_id = ?", Value::Text(v.clone())),
-                LookupAttribute::ReadOnly(v) => ("e.read_only = ?", Value::Integer(*v as i64)),
+                LookupAttribute::EventId(v) => ("e.event_id = ?#", Value::Text(v.clone())),
+                LookupAttribute::EventName(v) => ("e.event_name = ?#", Value::Text(v.clone())),
+                LookupAttribute::Username(v) => ("e.username = ?#", Value::Text(v.clone())),
+                LookupAttribute::EventSource(v) => ("e.event_source = ?#", Value::Text(v.clone())),
+                LookupAttribute::AccessKeyId(v) => ("e.access_key_id = ?#", Value::Text(v.clone())),
+                LookupAttribute::ReadOnly(v) => ("e.read_only = ?#", Value::Integer(*v as i64)),
                 LookupAttribute::ResourceType(v) => (
                     "EXISTS (SELECT 1 FROM json_each(e.resources) j \
-                     WHERE json_extract(j.value, '$.type') = ?)",
+                     WHERE json_extract(j.value, '$.type') = ?#)",
                     Value::Text(v.clone()),
                 ),
             };
             args.push(value);
-            conds.push(format!("{cond}{}", args.len()));
+            conds.push(cond.replace("?#", &format!("?{}", args.len())));
         }
         if let Some(start) = query.start_time {
             args.push(Value::Integer(start));

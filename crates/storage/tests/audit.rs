@@ -1,0 +1,404 @@
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+use storage::audit::{AuditEvent, AuditResource, LookupAttribute, LookupQuery, Tamper};
+use storage::{Batch, Store, StoreOptions};
+
+fn event(i: u64) -> AuditEvent {
+    AuditEvent {
+        event_time: 1_700_000_000_000 + (i as i64) * 1000,
+        event_id: format!("id-{i}"),
+        event_name: if i % 2 == 0 { "GetRole" } else { "CreateRole" }.into(),
+        event_source: if i % 3 == 0 {
+            "sts.amazonaws.com"
+        } else {
+            "iam.amazonaws.com"
+        }
+        .into(),
+        username: Some(format!("user{}", i % 4)),
+        access_key_id: Some(format!("AKIA{}", i % 5)),
+        read_only: i % 2 == 0,
+        resources: vec![AuditResource {
+            resource_type: Some("AWS::IAM::Role".into()),
+            resource_name: format!("role{}", i % 7),
+        }],
+        body: format!(r#"{{"eventID":"id-{i}"}}"#).into_bytes(),
+    }
+}
+
+fn options(every: u64) -> StoreOptions {
+    StoreOptions {
+        audit_digest_every: every,
+        ..Default::default()
+    }
+}
+
+fn fill(store: &Store, n: u64) {
+    for i in 1..=n {
+        let mut b = Batch::new();
+        b.audit(event(i));
+        store.commit_blocking(b).unwrap();
+    }
+}
+
+#[test]
+fn events_are_numbered_in_commit_order_and_exported_by_seq() {
+    let store = Store::try_ephemeral(options(10)).unwrap();
+    fill(&store, 25);
+    let log = store.audit();
+    assert_eq!(log.last_seq().unwrap(), 25);
+    let all: Vec<_> = log.iter_from(1).map(|e| e.unwrap()).collect();
+    assert_eq!(all.len(), 25);
+    for (i, e) in all.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1);
+        assert_eq!(e.event, event(i as u64 + 1));
+    }
+    assert_eq!(log.iter_from(20).count(), 6);
+    assert_eq!(log.get(7).unwrap().unwrap().event, event(7));
+    assert_eq!(log.get(99).unwrap(), None);
+    let digests = log.digests().unwrap();
+    assert_eq!(
+        digests
+            .iter()
+            .map(|d| (d.first_seq, d.last_seq))
+            .collect::<Vec<_>>(),
+        [(1, 10), (11, 20)]
+    );
+    let report = log.verify().unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.events, 25);
+    assert_eq!(report.signed_through, 20);
+    assert_eq!(report.unsigned_tail, 5);
+    store.seal_audit_digest().wait().unwrap();
+    let report = log.verify().unwrap();
+    assert_eq!((report.signed_through, report.unsigned_tail), (25, 0));
+}
+
+#[test]
+fn lookup_filters_orders_newest_first_and_paginates() {
+    let store = Store::ephemeral();
+    fill(&store, 100);
+    let log = store.audit();
+    let seqs = |q: &LookupQuery| -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut q = q.clone();
+        loop {
+            let page = log.lookup(&q).unwrap();
+            out.extend(page.events.iter().map(|e| e.seq));
+            match page.next_token {
+                Some(t) => q.next_token = Some(t),
+                None => return out,
+            }
+        }
+    };
+    let all = seqs(&LookupQuery {
+        max_results: 7,
+        ..Default::default()
+    });
+    assert_eq!(all, (1..=100).rev().collect::<Vec<_>>());
+    let check = |attr: LookupAttribute, pred: &dyn Fn(u64) -> bool| {
+        let got = seqs(&LookupQuery {
+            attributes: vec![attr.clone()],
+            max_results: 3,
+            ..Default::default()
+        });
+        let want: Vec<u64> = (1..=100).rev().filter(|&i| pred(i)).collect();
+        assert_eq!(got, want, "{attr:?}");
+    };
+    check(LookupAttribute::EventName("GetRole".into()), &|i| {
+        i % 2 == 0
+    });
+    check(LookupAttribute::Username("user1".into()), &|i| i % 4 == 1);
+    check(LookupAttribute::ResourceName("role3".into()), &|i| {
+        i % 7 == 3
+    });
+    check(
+        LookupAttribute::ResourceType("AWS::IAM::Role".into()),
+        &|_| true,
+    );
+    check(
+        LookupAttribute::ResourceType("AWS::S3::Bucket".into()),
+        &|_| false,
+    );
+    check(
+        LookupAttribute::EventSource("sts.amazonaws.com".into()),
+        &|i| i % 3 == 0,
+    );
+    check(LookupAttribute::ReadOnly(false), &|i| i % 2 == 1);
+    check(LookupAttribute::AccessKeyId("AKIA2".into()), &|i| {
+        i % 5 == 2
+    });
+    check(LookupAttribute::EventId("id-42".into()), &|i| i == 42);
+    // Time range, inclusive at both ends, combined with an attribute.
+    let got = seqs(&LookupQuery {
+        start_time: Some(event(10).event_time),
+        end_time: Some(event(20).event_time),
+        attributes: vec![LookupAttribute::ResourceName("role3".into())],
+        max_results: 1,
+        ..Default::default()
+    });
+    assert_eq!(got, [17, 10]);
+    let got = seqs(&LookupQuery {
+        start_time: Some(event(95).event_time),
+        ..Default::default()
+    });
+    assert_eq!(got, [100, 99, 98, 97, 96, 95]);
+    assert!(matches!(
+        log.lookup(&LookupQuery {
+            next_token: Some("bogus".into()),
+            ..Default::default()
+        }),
+        Err(storage::Error::InvalidToken)
+    ));
+}
+
+#[test]
+fn an_audit_event_commits_atomically_with_the_change_it_records() {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Role {
+        name: String,
+    }
+    impl storage::Record for Role {
+        const TABLE: &'static str = "iam.role";
+        fn key(&self) -> String {
+            self.name.clone()
+        }
+    }
+    let store = Store::ephemeral();
+    let mut b = Batch::new();
+    b.put(&Role { name: "r".into() }).audit(event(1));
+    store.commit_blocking(b).unwrap();
+    assert!(store.table::<Role>().get("r").unwrap().is_some());
+    assert_eq!(store.audit().last_seq().unwrap(), 1);
+}
+
+#[test]
+fn digests_are_sealed_after_an_idle_interval() {
+    let store = Store::try_ephemeral(StoreOptions {
+        audit_digest_every: 1000,
+        audit_digest_interval: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .unwrap();
+    fill(&store, 3);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store.audit().digests().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no digest sealed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(store.audit().verify().unwrap().signed_through, 3);
+}
+
+/// Builds a trail of 50 events in a data dir (digests every 10), closes it, lets `tamper` edit the
+/// SQLite file directly, reopens and verifies.
+fn tampered(tamper: impl FnOnce(&Connection)) -> Option<Tamper> {
+    let dir = tempfile::tempdir().unwrap();
+    let key = storage::Keyring::from_root_key(&[9; 32]).unwrap();
+    let opts = StoreOptions {
+        audit_digest_every: 10,
+        keyring: Some(key),
+        ..Default::default()
+    };
+    {
+        let store = Store::open_with(dir.path(), opts.clone()).unwrap();
+        fill(&store, 50);
+        assert!(store.audit().verify().unwrap().is_ok());
+    }
+    {
+        let conn = Connection::open(dir.path().join("perimeter.db")).unwrap();
+        tamper(&conn);
+    }
+    let store = Store::open_read_only_with(dir.path(), opts).unwrap();
+    store.audit().verify().unwrap().problem
+}
+
+#[test]
+fn verify_passes_on_an_untouched_trail() {
+    assert_eq!(tampered(|_| {}), None);
+}
+
+#[test]
+fn verify_reports_an_altered_event() {
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_events SET body = ?1 WHERE seq = 23",
+            params![b"{\"eventID\":\"forged\"}".to_vec()],
+        )
+        .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Altered { seq: 23 }));
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_events SET username = 'root' WHERE seq = 7",
+            [],
+        )
+        .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Altered { seq: 7 }));
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_events SET resources = 'nonsense' WHERE seq = 31",
+            [],
+        )
+        .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Altered { seq: 31 }));
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_events SET event_name = x'ff00' WHERE seq = 2",
+            [],
+        )
+        .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Altered { seq: 2 }));
+}
+
+#[test]
+fn verify_reports_a_removed_event() {
+    let p = tampered(|c| {
+        c.execute("DELETE FROM audit_events WHERE seq = 12", [])
+            .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Removed { seq: 12 }));
+    let p = tampered(|c| {
+        c.execute("DELETE FROM audit_events WHERE seq <= 3", [])
+            .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Removed { seq: 1 }));
+    // The tail, covered by a digest.
+    let p = tampered(|c| {
+        c.execute("DELETE FROM audit_events WHERE seq > 35", [])
+            .unwrap();
+    });
+    assert_eq!(p, Some(Tamper::Removed { seq: 36 }));
+}
+
+#[test]
+fn verify_reports_reordered_events() {
+    let p = tampered(|c| {
+        c.execute_batch(
+            "UPDATE audit_events SET seq = -1 WHERE seq = 15;
+             UPDATE audit_events SET seq = 15 WHERE seq = 16;
+             UPDATE audit_events SET seq = 16 WHERE seq = -1;",
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        p,
+        Some(Tamper::Reordered {
+            seq: 15,
+            original: 16
+        })
+    );
+}
+
+#[test]
+fn verify_reports_a_rewritten_chain_through_the_signed_digest() {
+    // Alter event 23 and recompute every later hash: the chain is consistent again but no longer
+    // matches the digest signed over events 21..=30.
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_events SET body = ?1 WHERE seq = 23",
+            params![b"{}".to_vec()],
+        )
+        .unwrap();
+        let mut prev: Vec<u8> = c
+            .query_row("SELECT hash FROM audit_events WHERE seq = 22", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let log_rows: Vec<i64> = c
+            .prepare("SELECT seq FROM audit_events WHERE seq >= 23 ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        for seq in log_rows {
+            let e: AuditEvent = c
+                .query_row(
+                    "SELECT event_time, event_id, event_name, event_source, username, access_key_id, \
+                     read_only, resources, body FROM audit_events WHERE seq = ?1",
+                    [seq],
+                    |r| {
+                        Ok(AuditEvent {
+                            event_time: r.get(0)?,
+                            event_id: r.get(1)?,
+                            event_name: r.get(2)?,
+                            event_source: r.get(3)?,
+                            username: r.get(4)?,
+                            access_key_id: r.get(5)?,
+                            read_only: r.get::<_, i64>(6)? == 1,
+                            resources: serde_json::from_str(&r.get::<_, String>(7)?).unwrap(),
+                            body: r.get(8)?,
+                        })
+                    },
+                )
+                .unwrap();
+            let mut p = [0u8; 32];
+            p.copy_from_slice(&prev);
+            let h = storage::audit::chain_hash(&p, seq as u64, &e);
+            c.execute(
+                "UPDATE audit_events SET hash = ?1 WHERE seq = ?2",
+                params![h.to_vec(), seq],
+            )
+            .unwrap();
+            prev = h.to_vec();
+        }
+    });
+    assert_eq!(
+        p,
+        Some(Tamper::DigestMismatch {
+            digest: 3,
+            first_seq: 21,
+            last_seq: 30
+        })
+    );
+}
+
+#[test]
+fn verify_reports_forged_or_removed_digests() {
+    let p = tampered(|c| {
+        c.execute(
+            "UPDATE audit_digests SET created_at = created_at + 1 WHERE id = 2",
+            [],
+        )
+        .unwrap();
+    });
+    assert_eq!(
+        p,
+        Some(Tamper::DigestSignature {
+            digest: 2,
+            first_seq: 11,
+            last_seq: 20
+        })
+    );
+    let p = tampered(|c| {
+        c.execute("DELETE FROM audit_digests WHERE id = 3", [])
+            .unwrap();
+    });
+    assert_eq!(
+        p,
+        Some(Tamper::DigestRemoved {
+            digest: 3,
+            first_seq: 21
+        })
+    );
+}
+
+#[test]
+fn the_chain_continues_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let store = Store::open_with(dir.path(), options(4)).unwrap();
+        fill(&store, 5);
+        assert_eq!(store.audit().last_seq().unwrap(), 5 * (round + 1));
+        let report = store.audit().verify().unwrap();
+        assert!(report.is_ok(), "{report:?}");
+    }
+    // A clean shutdown seals the tail.
+    let store = Store::open_read_only(dir.path()).unwrap();
+    let report = store.audit().verify().unwrap();
+    assert!(report.is_ok());
+    assert_eq!((report.events, report.unsigned_tail), (15, 0));
+}
