@@ -8,8 +8,13 @@ fn event(i: u64) -> AuditEvent {
     AuditEvent {
         event_time: 1_700_000_000_000 + (i as i64) * 1000,
         event_id: format!("id-{i}"),
-        event_name: if i % 2 == 0 { "GetRole" } else { "CreateRole" }.into(),
-        event_source: if i % 3 == 0 {
+        event_name: if i.is_multiple_of(2) {
+            "GetRole"
+        } else {
+            "CreateRole"
+        }
+        .into(),
+        event_source: if i.is_multiple_of(3) {
             "sts.amazonaws.com"
         } else {
             "iam.amazonaws.com"
@@ -17,7 +22,7 @@ fn event(i: u64) -> AuditEvent {
         .into(),
         username: Some(format!("user{}", i % 4)),
         access_key_id: Some(format!("AKIA{}", i % 5)),
-        read_only: i % 2 == 0,
+        read_only: i.is_multiple_of(2),
         resources: vec![AuditResource {
             resource_type: Some("AWS::IAM::Role".into()),
             resource_name: format!("role{}", i % 7),

@@ -128,7 +128,7 @@ fn tampering_with_a_blob_file_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let store = BlobStore::open_dir(dir.path().join("blobs")).unwrap();
     let data = pattern(3 * SEGMENT_SIZE + 10, 9);
-    let seg = (SEGMENT_SIZE + 16) as usize;
+    let seg = SEGMENT_SIZE + 16;
     let header = 72usize;
 
     // A flipped bit.

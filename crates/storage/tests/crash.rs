@@ -141,7 +141,7 @@ fn child(dir: &Path, round: u32) {
                 let key = format!("r{round}/t{w}/{n:06}");
                 store.commit_blocking(pair_batch(&key)).unwrap();
                 ack(format!("ack put {key}"));
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     ack(format!("intent del {key}"));
                     store.commit_blocking(delete_batch(&key)).unwrap();
                     ack(format!("ack del {key}"));
