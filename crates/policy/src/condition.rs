@@ -83,7 +83,11 @@ pub(crate) enum Family {
 
 impl Base {
     pub fn name(self) -> &'static str {
-        BASES.iter().find(|(_, b)| *b == self).map(|(n, _)| *n).unwrap_or("?")
+        BASES
+            .iter()
+            .find(|(_, b)| *b == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Negated operators: true when no policy value matches (and when the key is absent).
@@ -108,9 +112,17 @@ impl Base {
                 Family::String
             }
             StringLike | StringNotLike => Family::Like,
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-            | NumericGreaterThan | NumericGreaterThanEquals => Family::Numeric,
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => Family::Numeric,
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => Family::Date,
             Bool => Family::Bool,
             BinaryEquals => Family::Binary,
@@ -148,7 +160,10 @@ pub(crate) fn parse_operator(name: &str) -> OpParse {
     let mut set = SetOp::None;
     let mut canon = String::new();
     let mut case_ok = true;
-    for (prefix, op) in [("ForAllValues:", SetOp::ForAllValues), ("ForAnyValue:", SetOp::ForAnyValue)] {
+    for (prefix, op) in [
+        ("ForAllValues:", SetOp::ForAllValues),
+        ("ForAnyValue:", SetOp::ForAnyValue),
+    ] {
         if rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
             case_ok &= rest.starts_with(prefix);
             set = op;
@@ -176,8 +191,16 @@ pub(crate) fn parse_operator(name: &str) -> OpParse {
         }
         canon.push_str("IfExists");
     }
-    let op = Operator { base: *base, set, if_exists };
-    if case_ok { OpParse::Ok(op) } else { OpParse::WrongCase(op, canon) }
+    let op = Operator {
+        base: *base,
+        set,
+        if_exists,
+    };
+    if case_ok {
+        OpParse::Ok(op)
+    } else {
+        OpParse::WrongCase(op, canon)
+    }
 }
 
 /// A number as IAM compares them: integers exactly, anything else as a float.
@@ -196,11 +219,16 @@ impl Num {
         if let Ok(i) = t.parse::<i128>() {
             return Some(Num::Int(i));
         }
-        let ok = t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
+        let ok = t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'));
         if !ok {
             return None;
         }
-        t.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
+        t.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Num::Float)
     }
 
     fn cmp(self, other: Num) -> Option<Ordering> {
@@ -243,7 +271,10 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
         return None;
     }
     // epoch seconds (possibly fractional or negative)
-    if b.iter().all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'-') && !(b.len() >= 5 && b[4] == b'-') {
+    if b.iter()
+        .all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && !(b.len() >= 5 && b[4] == b'-')
+    {
         let f: f64 = t.parse().ok()?;
         if !f.is_finite() || f.abs() > 1e14 {
             return None;
@@ -275,7 +306,24 @@ pub(crate) fn parse_date(s: &str) -> Option<i64> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    let mdays = [31, if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let mdays = [
+        31,
+        if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+            29
+        } else {
+            28
+        },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if day > mdays[(month - 1) as usize] {
         return None;
     }
@@ -377,8 +425,13 @@ impl IpNet {
 
     pub fn contains(&self, ip: &str) -> bool {
         let t = ip.trim();
-        let t = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
-        let Ok(mut ip) = t.parse::<IpAddr>() else { return false };
+        let t = t
+            .strip_prefix('[')
+            .and_then(|x| x.strip_suffix(']'))
+            .unwrap_or(t);
+        let Ok(mut ip) = t.parse::<IpAddr>() else {
+            return false;
+        };
         if let (IpAddr::V6(v6), IpAddr::V4(_)) = (ip, self.addr)
             && let Some(v4) = v6.to_ipv4_mapped()
         {
@@ -386,11 +439,19 @@ impl IpNet {
         }
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix as u32) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix as u32)
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix as u32) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix as u32)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -482,9 +543,9 @@ pub(crate) fn check_value(base: Base, raw: &str) -> Option<String> {
             "`{}` needs an IPv4 or IPv6 address or CIDR block such as 203.0.113.0/24, found `{raw}`",
             base.name()
         )),
-        Family::Binary if base64_decode(raw).is_none() => {
-            Some(format!("`BinaryEquals` needs a base64 value, found `{raw}`"))
-        }
+        Family::Binary if base64_decode(raw).is_none() => Some(format!(
+            "`BinaryEquals` needs a base64 value, found `{raw}`"
+        )),
         Family::Arn if raw != "*" && !is_arn_shaped(raw) => Some(format!(
             "`{}` needs an ARN (`arn:partition:service:region:account:resource`), found `{raw}`",
             base.name()
@@ -498,14 +559,28 @@ pub(crate) fn is_arn_shaped(s: &str) -> bool {
 }
 
 impl CondValue {
-    pub fn compile(base: Base, raw: &str, variables: bool, issues: &mut Vec<VarIssue>) -> CondValue {
+    pub fn compile(
+        base: Base,
+        raw: &str,
+        variables: bool,
+        issues: &mut Vec<VarIssue>,
+    ) -> CondValue {
         let fam = base.family();
         let wild = matches!(fam, Family::Like | Family::Arn);
         let vars = variables && fam != Family::Null;
         let tmpl = Pattern::compile(raw, wild, vars, issues);
         let arn = (fam == Family::Arn).then(|| ArnPattern::compile(raw, vars, &mut Vec::new()));
-        let pre = if tmpl.has_var { Pre::None } else { pre_parse(fam, raw) };
-        CondValue { raw: raw.to_owned(), tmpl, arn, pre }
+        let pre = if tmpl.has_var {
+            Pre::None
+        } else {
+            pre_parse(fam, raw)
+        };
+        CondValue {
+            raw: raw.to_owned(),
+            tmpl,
+            arn,
+            pre,
+        }
     }
 }
 
@@ -562,7 +637,9 @@ fn value_matches(base: Base, p: &CondValue, v: &str, r: &Vars) -> bool {
             if !p.tmpl.has_var {
                 return false;
             }
-            let Some(s) = p.tmpl.render(r) else { return false };
+            let Some(s) = p.tmpl.render(r) else {
+                return false;
+            };
             rendered = pre_parse(fam, &s);
             &rendered
         }
@@ -570,14 +647,18 @@ fn value_matches(base: Base, p: &CondValue, v: &str, r: &Vars) -> bool {
     };
     match fam {
         Family::String => {
-            let Some(s) = p.tmpl.render(r) else { return false };
+            let Some(s) = p.tmpl.render(r) else {
+                return false;
+            };
             match base {
                 StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => eq_ignore_case(v, &s),
                 _ => v == s,
             }
         }
         Family::Numeric => {
-            let (Pre::Num(pn), Some(vn)) = (pre, Num::parse(v)) else { return false };
+            let (Pre::Num(pn), Some(vn)) = (pre, Num::parse(v)) else {
+                return false;
+            };
             let Some(o) = vn.cmp(*pn) else { return false };
             match base {
                 NumericEquals | NumericNotEquals => o == Ordering::Equal,
@@ -588,7 +669,9 @@ fn value_matches(base: Base, p: &CondValue, v: &str, r: &Vars) -> bool {
             }
         }
         Family::Date => {
-            let (Pre::Date(pd), Some(vd)) = (pre, parse_date(v)) else { return false };
+            let (Pre::Date(pd), Some(vd)) = (pre, parse_date(v)) else {
+                return false;
+            };
             let o = vd.cmp(pd);
             match base {
                 DateEquals | DateNotEquals => o == Ordering::Equal,
@@ -671,11 +754,18 @@ mod tests {
 
     #[test]
     fn operators_parse() {
-        let OpParse::Ok(o) = parse_operator("ForAllValues:StringNotLikeIfExists") else { panic!() };
-        assert_eq!((o.base, o.set, o.if_exists), (Base::StringNotLike, SetOp::ForAllValues, true));
+        let OpParse::Ok(o) = parse_operator("ForAllValues:StringNotLikeIfExists") else {
+            panic!()
+        };
+        assert_eq!(
+            (o.base, o.set, o.if_exists),
+            (Base::StringNotLike, SetOp::ForAllValues, true)
+        );
         assert!(matches!(parse_operator("NullIfExists"), OpParse::Err(_)));
         assert!(matches!(parse_operator("StringEqual"), OpParse::Err(_)));
-        assert!(matches!(parse_operator("stringequals"), OpParse::WrongCase(_, ref c) if c == "StringEquals"));
+        assert!(
+            matches!(parse_operator("stringequals"), OpParse::WrongCase(_, ref c) if c == "StringEquals")
+        );
     }
 
     #[test]
@@ -683,8 +773,14 @@ mod tests {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_date("1970-01-02"), Some(86_400_000));
         assert_eq!(parse_date("86400"), Some(86_400_000));
-        assert_eq!(parse_date("2020-02-29T01:00:00+01:00"), parse_date("2020-02-29T00:00:00Z"));
-        assert_eq!(parse_date("2019-06-30T00:00:00.500Z").map(|m| m % 1000), Some(500));
+        assert_eq!(
+            parse_date("2020-02-29T01:00:00+01:00"),
+            parse_date("2020-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            parse_date("2019-06-30T00:00:00.500Z").map(|m| m % 1000),
+            Some(500)
+        );
         assert_eq!(parse_date("2019-02-29"), None);
         assert_eq!(parse_date("yesterday"), None);
     }

@@ -107,7 +107,10 @@ impl Context {
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        let i = self.entries.iter().position(|e| e.0.eq_ignore_ascii_case(key))?;
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.0.eq_ignore_ascii_case(key))?;
         Some(self.entries.remove(i).2)
     }
 

@@ -70,7 +70,11 @@ pub struct Decision {
 
 impl Decision {
     pub(crate) fn new(outcome: Outcome) -> Self {
-        Decision { outcome, blocked: [PolicyType::Identity; MAX_TYPES], n_blocked: 0 }
+        Decision {
+            outcome,
+            blocked: [PolicyType::Identity; MAX_TYPES],
+            n_blocked: 0,
+        }
     }
 
     pub(crate) fn block(&mut self, kind: PolicyType) {
@@ -136,7 +140,11 @@ impl Tracer for NoTrace {
 impl Tracer for Trace {
     const ON: bool = true;
     fn policy(&mut self, kind: PolicyType, label: String) {
-        self.policies.push(PolicyTrace { kind, label, statements: Vec::new() });
+        self.policies.push(PolicyTrace {
+            kind,
+            label,
+            statements: Vec::new(),
+        });
     }
     fn statement(&mut self, st: StatementTrace) {
         if let Some(p) = self.policies.last_mut() {
@@ -189,7 +197,11 @@ fn match_principal(spec: &PrincipalSpec, p: &Principal) -> Option<Grant> {
             AwsPrincipal::Any => take(Grant::Direct),
             AwsPrincipal::Account(acct) => {
                 if p.is_iam() && p.account() == acct {
-                    take(if p.kind() == PrincipalKind::Root { Grant::Direct } else { Grant::Account });
+                    take(if p.kind() == PrincipalKind::Root {
+                        Grant::Direct
+                    } else {
+                        Grant::Account
+                    });
                 }
             }
             AwsPrincipal::User(u) => match p.kind() {
@@ -219,7 +231,12 @@ fn match_principal(spec: &PrincipalSpec, p: &Principal) -> Option<Grant> {
             },
         }
     }
-    if p.kind() == PrincipalKind::Service && spec.service.iter().any(|s| s.eq_ignore_ascii_case(p.name())) {
+    if p.kind() == PrincipalKind::Service
+        && spec
+            .service
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(p.name()))
+    {
         take(Grant::Direct);
     }
     if p.kind() == PrincipalKind::WebIdentity && spec.federated.iter().any(|f| f == p.name()) {
@@ -261,7 +278,10 @@ fn not_principal_exempts(spec: &PrincipalSpec, p: &Principal) -> bool {
         PrincipalKind::FederatedUser => {
             account && listed(&|a| matches!(a, AwsPrincipal::FederatedUser(x) if x == p.arn()))
         }
-        PrincipalKind::Service => spec.service.iter().any(|s| s.eq_ignore_ascii_case(p.name())),
+        PrincipalKind::Service => spec
+            .service
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(p.name())),
         PrincipalKind::WebIdentity => spec.federated.iter().any(|f| f == p.name()),
         PrincipalKind::Anonymous => false,
     }
@@ -270,7 +290,11 @@ fn not_principal_exempts(spec: &PrincipalSpec, p: &Principal) -> bool {
 /// Evaluates one statement; `Some(grant)` when it applies to the request.
 fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Grant> {
     let req = env.req;
-    let action = s.actions.iter().any(|p| p.matches(req.action, true, &env.vars)) != s.not_action;
+    let action = s
+        .actions
+        .iter()
+        .any(|p| p.matches(req.action, true, &env.vars))
+        != s.not_action;
     if !T::ON && !action {
         return None;
     }
@@ -285,7 +309,11 @@ fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Gran
         None => Some(Grant::Direct),
         Some(spec) if s.not_principal => {
             let forced = s.effect == Effect::Deny && env.has_boundary;
-            if forced || !not_principal_exempts(spec, req.principal) { Some(Grant::Direct) } else { None }
+            if forced || !not_principal_exempts(spec, req.principal) {
+                Some(Grant::Direct)
+            } else {
+                None
+            }
         }
         Some(spec) => match_principal(spec, req.principal),
     };
@@ -324,7 +352,13 @@ fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Gran
     if applies { grant } else { None }
 }
 
-fn eval_policy<T: Tracer>(p: &Policy, env: &Env, t: &mut T, kind: PolicyType, label: impl FnOnce() -> String) -> Outcome2 {
+fn eval_policy<T: Tracer>(
+    p: &Policy,
+    env: &Env,
+    t: &mut T,
+    kind: PolicyType,
+    label: impl FnOnce() -> String,
+) -> Outcome2 {
     if T::ON {
         t.policy(kind, label());
     }
@@ -362,12 +396,22 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     let iam = p.is_iam();
     let kind = p.kind();
     let caller_acct = p.account();
-    let res_acct = req.resource_account.filter(|a| !a.is_empty()).unwrap_or(caller_acct);
+    let res_acct = req
+        .resource_account
+        .filter(|a| !a.is_empty())
+        .unwrap_or(caller_acct);
     let same = iam && res_acct == caller_acct;
     let boundary = set.boundary.filter(|b| !b.is_empty());
     let session = set.session.filter(|s| !s.is_empty());
-    let bounded = matches!(kind, PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser);
-    let env = Env { req, vars: Vars(req.context), has_boundary: bounded && boundary.is_some() };
+    let bounded = matches!(
+        kind,
+        PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+    );
+    let env = Env {
+        req,
+        vars: Vars(req.context),
+        has_boundary: bounded && boundary.is_some(),
+    };
     let mut denies = [false; 9];
     let deny = |d: &mut [bool; 9], k: PolicyType| {
         if let Some(i) = ORDER.iter().position(|o| *o == k) {
@@ -388,7 +432,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     let mut id_allow = false;
     if iam {
         for (i, pol) in set.identity.iter().enumerate() {
-            let r = eval_policy(pol, &env, t, PolicyType::Identity, || format!("identity[{i}]"));
+            let r = eval_policy(pol, &env, t, PolicyType::Identity, || {
+                format!("identity[{i}]")
+            });
             id_allow |= r.allow.is_some();
             if r.deny {
                 deny(&mut denies, PolicyType::Identity);
@@ -402,7 +448,11 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     let mut grant_res: Option<Grant> = None;
     let mut grant_auth: Option<Grant> = None;
     let authoritative = set.key.is_some() || set.trust.is_some();
-    for (pk, pol) in [(PolicyType::Resource, set.resource), (PolicyType::Key, set.key), (PolicyType::Trust, set.trust)] {
+    for (pk, pol) in [
+        (PolicyType::Resource, set.resource),
+        (PolicyType::Key, set.key),
+        (PolicyType::Trust, set.trust),
+    ] {
         let Some(pol) = pol else { continue };
         let r = eval_policy(pol, &env, t, pk, || pk.as_str().to_owned());
         if r.deny {
@@ -421,7 +471,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         if bounded {
             let mut any = false;
             for (i, pol) in b.iter().enumerate() {
-                let r = eval_policy(pol, &env, t, PolicyType::Boundary, || format!("boundary[{i}]"));
+                let r = eval_policy(pol, &env, t, PolicyType::Boundary, || {
+                    format!("boundary[{i}]")
+                });
                 any |= r.allow.is_some();
                 if r.deny {
                     deny(&mut denies, PolicyType::Boundary);
@@ -437,7 +489,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         if iam && kind != PrincipalKind::Root {
             let mut any = false;
             for (i, pol) in sp.iter().enumerate() {
-                let r = eval_policy(pol, &env, t, PolicyType::Session, || format!("session[{i}]"));
+                let r = eval_policy(pol, &env, t, PolicyType::Session, || {
+                    format!("session[{i}]")
+                });
                 any |= r.allow.is_some();
                 if r.deny {
                     deny(&mut denies, PolicyType::Session);
@@ -448,7 +502,10 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
             t.note(|| "session policies do not apply to this caller".to_owned());
         }
     } else if kind == PrincipalKind::FederatedUser {
-        t.note(|| "a federated user session without a session policy has no permissions of its own".to_owned());
+        t.note(|| {
+            "a federated user session without a session policy has no permissions of its own"
+                .to_owned()
+        });
     }
 
     // Organizations: SCPs (every level must allow) and RCPs (deny only).
@@ -458,7 +515,8 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
             for (l, level) in set.scps.iter().enumerate() {
                 let mut any = false;
                 for (i, pol) in level.iter().enumerate() {
-                    let r = eval_policy(pol, &env, t, PolicyType::Scp, || format!("scps[{l}][{i}]"));
+                    let r =
+                        eval_policy(pol, &env, t, PolicyType::Scp, || format!("scps[{l}][{i}]"));
                     any |= r.allow.is_some();
                     if r.deny {
                         deny(&mut denies, PolicyType::Scp);
@@ -523,7 +581,11 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
             block(b, PolicyType::Session);
         }
     };
-    let auth_kind = if set.key.is_some() { PolicyType::Key } else { PolicyType::Trust };
+    let auth_kind = if set.key.is_some() {
+        PolicyType::Key
+    } else {
+        PolicyType::Trust
+    };
     let main_ok;
     if same {
         if authoritative {
@@ -558,7 +620,11 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         }
     } else {
         let grant = if authoritative { grant_auth } else { grant_res };
-        let rk = if authoritative { auth_kind } else { PolicyType::Resource };
+        let rk = if authoritative {
+            auth_kind
+        } else {
+            PolicyType::Resource
+        };
         if iam {
             main_ok = identity_ok && grant.is_some();
             if !identity_ok {

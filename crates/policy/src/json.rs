@@ -76,7 +76,10 @@ impl<'a> Node<'a> {
 
     /// The first member named `key` (exact match).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
-        self.as_object()?.iter().find(|(k, _)| k.name == key).map(|(_, v)| v)
+        self.as_object()?
+            .iter()
+            .find(|(k, _)| k.name == key)
+            .map(|(_, v)| v)
     }
 
     /// A short name of the value's JSON type, for messages.
@@ -104,7 +107,11 @@ pub struct Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -137,7 +144,11 @@ pub fn position(text: &str, offset: usize) -> (u32, u32) {
 
 /// Parses one JSON document.
 pub fn parse(text: &str) -> Result<Node<'_>, Error> {
-    let mut p = Parser { s: text, b: text.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+    };
     if text.starts_with('\u{feff}') {
         p.i = 3;
     }
@@ -151,7 +162,20 @@ pub fn parse(text: &str) -> Result<Node<'_>, Error> {
         let c = p.ch();
         let msg = match c {
             ',' => "unexpected `,` after the end of the document (a fragment of a larger document, or a trailing comma?)".to_owned(),
-            ':' => "unexpected `:` after the first value: this is a fragment (`\"Name\": value`), not a JSON document; a policy is an object `{ ... }`".to_owned(),
+            ':' if matches!(node.value, Value::String(_)) => {
+                // a `"Name": value, ...` fragment: report a more specific mistake inside it, if any
+                let wrapped = format!("{{{}}}", &text[node.start..]);
+                if let Err(mut e) = parse(&wrapped) {
+                    if e.offset > 0 && e.offset < wrapped.len() - 1 {
+                        e.offset = e.offset - 1 + node.start;
+                        let (l, c) = position(text, e.offset);
+                        e.line = l;
+                        e.column = c;
+                        return Err(e);
+                    }
+                }
+                "unexpected `:` after the first value: this is a fragment (`\"Name\": value`), not a JSON document; a policy is an object `{ ... }`".to_owned()
+            }
             '{' | '[' => format!("unexpected `{c}` after the end of the document: only one JSON document is allowed (several documents pasted together?)"),
             _ => format!("unexpected {} after the end of the document", describe(c)),
         };
@@ -191,11 +215,19 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     fn err_at(&self, offset: usize, message: String) -> Error {
         let (line, column) = position(self.s, offset);
-        Error { offset, line, column, message }
+        Error {
+            offset,
+            line,
+            column,
+            message,
+        }
     }
 
     fn ch(&self) -> char {
-        self.s.get(self.i..).and_then(|r| r.chars().next()).unwrap_or('\0')
+        self.s
+            .get(self.i..)
+            .and_then(|r| r.chars().next())
+            .unwrap_or('\0')
     }
 
     fn ws(&mut self) -> Result<(), Error> {
@@ -242,20 +274,33 @@ impl<'a> Parser<'a> {
                 format!("typographic {name} is not valid JSON: use a straight double quote `\"`"),
             );
         }
-        let word: String = self.s[self.i..]
+        let mut word: String = self.s[self.i..]
             .chars()
-            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '<' | '>' | '/' | '*'))
-            .take(40)
+            .take_while(|c| {
+                c.is_alphanumeric()
+                    || matches!(c, '_' | '-' | '.' | ':' | '<' | '>' | '/' | '*' | '$' | '@')
+            })
+            .take(60)
             .collect();
+        let line_rest = self.s[self.i..].split('\n').next().unwrap_or("");
+        if word.chars().count() >= 60 {
+            word.push('…');
+        }
         match word.as_str() {
             "True" | "False" => {
                 return self.err_at(
                     self.i,
-                    format!("`{word}` is not valid JSON (a Python literal?): use `{}`", word.to_ascii_lowercase()),
+                    format!(
+                        "`{word}` is not valid JSON (a Python literal?): use `{}`",
+                        word.to_ascii_lowercase()
+                    ),
                 );
             }
             "None" => {
-                return self.err_at(self.i, "`None` is not valid JSON (a Python literal?): use `null`".to_owned());
+                return self.err_at(
+                    self.i,
+                    "`None` is not valid JSON (a Python literal?): use `null`".to_owned(),
+                );
             }
             "undefined" | "NaN" | "Infinity" => {
                 return self.err_at(self.i, format!("`{word}` is not valid JSON"));
@@ -265,6 +310,10 @@ impl<'a> Parser<'a> {
         match c {
             ',' => self.err_at(self.i, format!("unexpected `,`: expected {what} (an extra comma?)")),
             '}' | ']' => self.err_at(self.i, format!("unexpected `{c}`: expected {what}")),
+            _ if !word.is_empty() && line_rest.trim_end().trim_end_matches(',').ends_with('"') => self.err_at(
+                self.i,
+                format!("unexpected `{word}`: expected {what}; the opening double quote `\"` of this string is missing"),
+            ),
             _ if !word.is_empty() => self.err_at(
                 self.i,
                 format!("unexpected `{word}`: expected {what}; strings must be in double quotes"),
@@ -297,7 +346,11 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(self.unexpected_value("a value")),
         };
-        Ok(Node { value, start, end: self.i })
+        Ok(Node {
+            value,
+            start,
+            end: self.i,
+        })
     }
 
     fn object(&mut self, depth: usize) -> Result<Value<'a>, Error> {
@@ -326,7 +379,10 @@ impl<'a> Parser<'a> {
                 _ => {
                     return Err(self.err_at(
                         self.i,
-                        format!("expected `:` after member name `{name}`, found {}", describe(self.ch())),
+                        format!(
+                            "expected `:` after member name `{name}`, found {}",
+                            describe(self.ch())
+                        ),
                     ));
                 }
             }
@@ -335,7 +391,13 @@ impl<'a> Parser<'a> {
                 return Err(self.unclosed(open, '{'));
             }
             let v = self.value(depth + 1)?;
-            members.push((Key { name, start: kstart }, v));
+            members.push((
+                Key {
+                    name,
+                    start: kstart,
+                },
+                v,
+            ));
             self.ws()?;
             match self.b.get(self.i) {
                 Some(b',') => {
@@ -412,10 +474,17 @@ impl<'a> Parser<'a> {
                     if c == '\'' || smart_quote_name(c).is_some() {
                         return Err(self.unexpected_value("`,` or `]`"));
                     }
-                    let hint = if c == '"' { ": a comma is missing between elements" } else { "" };
+                    let hint = if c == '"' {
+                        ": a comma is missing between elements"
+                    } else {
+                        ""
+                    };
                     return Err(self.err_at(
                         self.i,
-                        format!("expected `,` or `]` after an element, found {}{hint}", describe(c)),
+                        format!(
+                            "expected `,` or `]` after an element, found {}{hint}",
+                            describe(c)
+                        ),
                     ));
                 }
             }
@@ -426,7 +495,9 @@ impl<'a> Parser<'a> {
         let (l, col) = position(self.s, open);
         self.err_at(
             self.i,
-            format!("unexpected end of input: `{c}` opened at line {l}, column {col} is not closed"),
+            format!(
+                "unexpected end of input: `{c}` opened at line {l}, column {col} is not closed"
+            ),
         )
     }
 
@@ -460,7 +531,9 @@ impl<'a> Parser<'a> {
                     let buf = owned.get_or_insert_with(|| self.s[start..self.i].to_owned());
                     let esc_at = self.i;
                     self.i += 1;
-                    let Some(&e) = self.b.get(self.i) else { continue };
+                    let Some(&e) = self.b.get(self.i) else {
+                        continue;
+                    };
                     self.i += 1;
                     match e {
                         b'"' => buf.push('"'),
@@ -474,11 +547,17 @@ impl<'a> Parser<'a> {
                         b'u' => {
                             let hi = self.hex4(esc_at)?;
                             let c = if (0xD800..0xDC00).contains(&hi) {
-                                if self.b.get(self.i) == Some(&b'\\') && self.b.get(self.i + 1) == Some(&b'u') {
+                                if self.b.get(self.i) == Some(&b'\\')
+                                    && self.b.get(self.i + 1) == Some(&b'u')
+                                {
                                     self.i += 2;
                                     let lo = self.hex4(esc_at)?;
                                     if !(0xDC00..0xE000).contains(&lo) {
-                                        return Err(self.err_at(esc_at, "invalid UTF-16 surrogate pair in `\\u` escape".to_owned()));
+                                        return Err(self.err_at(
+                                            esc_at,
+                                            "invalid UTF-16 surrogate pair in `\\u` escape"
+                                                .to_owned(),
+                                        ));
                                     }
                                     char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
                                 } else {
@@ -490,7 +569,10 @@ impl<'a> Parser<'a> {
                             match c {
                                 Some(c) => buf.push(c),
                                 None => {
-                                    return Err(self.err_at(esc_at, "invalid `\\u` escape: unpaired surrogate".to_owned()));
+                                    return Err(self.err_at(
+                                        esc_at,
+                                        "invalid `\\u` escape: unpaired surrogate".to_owned(),
+                                    ));
                                 }
                             }
                         }
@@ -542,13 +624,20 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self, esc_at: usize) -> Result<u32, Error> {
-        let h = self.s.get(self.i..self.i + 4).filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
         match h {
             Some(h) => {
                 self.i += 4;
-                u32::from_str_radix(h, 16).map_err(|_| self.err_at(esc_at, "invalid `\\u` escape".to_owned()))
+                u32::from_str_radix(h, 16)
+                    .map_err(|_| self.err_at(esc_at, "invalid `\\u` escape".to_owned()))
             }
-            None => Err(self.err_at(esc_at, "invalid `\\u` escape: expected four hex digits".to_owned())),
+            None => Err(self.err_at(
+                esc_at,
+                "invalid `\\u` escape: expected four hex digits".to_owned(),
+            )),
         }
     }
 
@@ -561,7 +650,11 @@ impl<'a> Parser<'a> {
             Some(b'0') => {
                 self.i += 1;
                 if matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                    return Err(self.err_at(start, "numbers cannot have leading zeros (quote the value if it is an id)".to_owned()));
+                    return Err(self.err_at(
+                        start,
+                        "numbers cannot have leading zeros (quote the value if it is an id)"
+                            .to_owned(),
+                    ));
                 }
             }
             Some(b'1'..=b'9') => {
@@ -574,7 +667,10 @@ impl<'a> Parser<'a> {
         if self.b.get(self.i) == Some(&b'.') {
             self.i += 1;
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.err_at(self.i, "invalid number: expected a digit after `.`".to_owned()));
+                return Err(self.err_at(
+                    self.i,
+                    "invalid number: expected a digit after `.`".to_owned(),
+                ));
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;
@@ -586,7 +682,10 @@ impl<'a> Parser<'a> {
                 self.i += 1;
             }
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.err_at(self.i, "invalid number: expected a digit in the exponent".to_owned()));
+                return Err(self.err_at(
+                    self.i,
+                    "invalid number: expected a digit in the exponent".to_owned(),
+                ));
             }
             while matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
                 self.i += 1;

@@ -11,7 +11,10 @@ pub(crate) enum Tok {
     /// `?`: exactly one character.
     One,
     /// `${key}` or `${key, 'default'}`; `key` is lower case.
-    Var { key: Box<str>, default: Option<Box<str>> },
+    Var {
+        key: Box<str>,
+        default: Option<Box<str>>,
+    },
 }
 
 /// Something that can look up a policy variable's value.
@@ -37,7 +40,12 @@ pub(crate) struct VarIssue {
 impl Pattern {
     /// Compiles `s`. With `wildcards`, `*` and `?` are wildcards; with `variables`, `${...}` are
     /// policy variables (Version 2012-10-17), otherwise literal text.
-    pub fn compile(s: &str, wildcards: bool, variables: bool, issues: &mut Vec<VarIssue>) -> Pattern {
+    pub fn compile(
+        s: &str,
+        wildcards: bool,
+        variables: bool,
+        issues: &mut Vec<VarIssue>,
+    ) -> Pattern {
         let mut toks: Vec<Tok> = Vec::new();
         let mut lit = String::new();
         let mut has_var = false;
@@ -65,7 +73,10 @@ impl Pattern {
                                 has_var = true;
                             }
                             Err(m) => {
-                                issues.push(VarIssue { offset: i, message: m });
+                                issues.push(VarIssue {
+                                    offset: i,
+                                    message: m,
+                                });
                                 lit.push_str(&s[i..i + 3 + rel]);
                             }
                         }
@@ -99,7 +110,11 @@ impl Pattern {
             i += c.len_utf8();
         }
         flush(&mut lit, &mut toks);
-        Pattern { toks, has_var, has_wild }
+        Pattern {
+            toks,
+            has_var,
+            has_wild,
+        }
     }
 
     pub fn is_star(&self) -> bool {
@@ -170,11 +185,19 @@ impl Pattern {
     fn from_toks(toks: Vec<Tok>) -> Pattern {
         let has_var = toks.iter().any(|t| matches!(t, Tok::Var { .. }));
         let has_wild = toks.iter().any(|t| matches!(t, Tok::Star | Tok::One));
-        Pattern { toks, has_var, has_wild }
+        Pattern {
+            toks,
+            has_var,
+            has_wild,
+        }
     }
 }
 
-fn resolve<'s, R: Resolve + ?Sized>(key: &str, default: &'s Option<Box<str>>, r: &'s R) -> Option<&'s str> {
+fn resolve<'s, R: Resolve + ?Sized>(
+    key: &str,
+    default: &'s Option<Box<str>>,
+    r: &'s R,
+) -> Option<&'s str> {
     match r.var(key) {
         Some(v) => Some(v),
         None => default.as_deref(),
@@ -199,16 +222,24 @@ fn parse_var(inner: &str) -> Result<VarSpec<'_>, String> {
             let d = d
                 .strip_prefix('\'')
                 .and_then(|d| d.strip_suffix('\''))
-                .ok_or_else(|| format!("default value of policy variable `${{{inner}}}` must be in single quotes"))?;
+                .ok_or_else(|| {
+                    format!(
+                        "default value of policy variable `${{{inner}}}` must be in single quotes"
+                    )
+                })?;
             (inner[..p].trim(), Some(d))
         }
         None => (inner.trim(), None),
     };
     if key.is_empty()
         || !key.contains(':')
-        || key.chars().any(|c| c.is_whitespace() || matches!(c, '$' | '{' | '}' | '\'' | '"'))
+        || key
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '$' | '{' | '}' | '\'' | '"'))
     {
-        return Err(format!("`${{{inner}}}` is not a valid policy variable; the text is taken literally"));
+        return Err(format!(
+            "`${{{inner}}}` is not a valid policy variable; the text is taken literally"
+        ));
     }
     Ok(VarSpec::Key(key, default))
 }
@@ -216,7 +247,11 @@ fn parse_var(inner: &str) -> Result<VarSpec<'_>, String> {
 #[inline]
 fn starts_with_ci(text: &[u8], lit: &[u8], ci: bool) -> bool {
     text.len() >= lit.len()
-        && if ci { text[..lit.len()].eq_ignore_ascii_case(lit) } else { &text[..lit.len()] == lit }
+        && if ci {
+            text[..lit.len()].eq_ignore_ascii_case(lit)
+        } else {
+            &text[..lit.len()] == lit
+        }
 }
 
 #[inline]
@@ -269,7 +304,9 @@ fn glob<R: Resolve + ?Sized>(toks: &[Tok], text: &str, ci: bool, r: &R) -> bool 
                     }
                 }
                 Tok::Var { key, default } => {
-                    let Some(v) = resolve(key, default, r) else { return false };
+                    let Some(v) = resolve(key, default, r) else {
+                        return false;
+                    };
                     if starts_with_ci(&s[si..], v.as_bytes(), ci) {
                         si += v.len();
                         true
@@ -308,7 +345,11 @@ pub(crate) struct ArnPattern {
 impl ArnPattern {
     pub fn compile(s: &str, variables: bool, issues: &mut Vec<VarIssue>) -> ArnPattern {
         let whole = Pattern::compile(s, true, variables, issues);
-        let parts = if whole.is_star() { None } else { whole.split_arn().map(Box::new) };
+        let parts = if whole.is_star() {
+            None
+        } else {
+            whole.split_arn().map(Box::new)
+        };
         ArnPattern { whole, parts }
     }
 
@@ -370,7 +411,10 @@ mod tests {
 
     #[test]
     fn variables() {
-        let v = Vars(vec![("aws:username", "bob"), ("aws:principaltag/team", "red")]);
+        let v = Vars(vec![
+            ("aws:username", "bob"),
+            ("aws:principaltag/team", "red"),
+        ]);
         assert!(p("home/${aws:username}/*").matches("home/bob/x", false, &v));
         assert!(!p("home/${aws:username}/*").matches("home/alice/x", false, &v));
         assert!(!p("${aws:userid}").matches("", false, &v));
@@ -393,7 +437,10 @@ mod tests {
         assert!(a.matches("arn:aws:s3:::my-sagemaker-bucket/a/b:c", &none));
         assert!(!a.matches("arn:aws:s3:::other", &none));
         let a = ArnPattern::compile("arn:aws:sagemaker:*:111122223333:*", true, &mut Vec::new());
-        assert!(a.matches("arn:aws:sagemaker:us-east-1:111122223333:training-job/x", &none));
+        assert!(a.matches(
+            "arn:aws:sagemaker:us-east-1:111122223333:training-job/x",
+            &none
+        ));
         assert!(!a.matches("arn:aws:sagemaker:us-east-1:999:111122223333:x", &none));
         // a wildcard in the region never spans a colon
         let a = ArnPattern::compile("arn:aws:s3:*::bucket", true, &mut Vec::new());

@@ -177,9 +177,17 @@ impl Policy {
     pub fn parse(text: &str, kind: PolicyType) -> Result<Policy, PolicyError> {
         let (policy, findings) = compile(text, kind);
         if let Some(f) = findings.iter().find(|f| f.severity == Severity::Error) {
-            return Err(PolicyError { line: f.line, column: f.column, message: f.message.clone() });
+            return Err(PolicyError {
+                line: f.line,
+                column: f.column,
+                message: f.message.clone(),
+            });
         }
-        policy.ok_or_else(|| PolicyError { line: 1, column: 1, message: "invalid policy".to_owned() })
+        policy.ok_or_else(|| PolicyError {
+            line: 1,
+            column: 1,
+            message: "invalid policy".to_owned(),
+        })
     }
 
     /// The document as given.
@@ -218,7 +226,11 @@ pub struct PolicyError {
 
 impl PolicyError {
     pub fn new(line: u32, column: u32, message: impl Into<String>) -> Self {
-        PolicyError { line, column, message: message.into() }
+        PolicyError {
+            line,
+            column,
+            message: message.into(),
+        }
     }
     pub fn line(&self) -> u32 {
         self.line
@@ -233,7 +245,11 @@ impl PolicyError {
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -283,11 +299,16 @@ const SINGLE_VALUED: &[&str] = &[
     "iam:passedtoservice",
 ];
 
-const SINGLE_VALUED_PREFIXES: &[&str] = &["aws:requesttag/", "aws:resourcetag/", "aws:principaltag/"];
+const SINGLE_VALUED_PREFIXES: &[&str] =
+    &["aws:requesttag/", "aws:resourcetag/", "aws:principaltag/"];
 
 fn is_single_valued(lower_key: &str) -> bool {
-    SINGLE_VALUED.iter().any(|k| k.eq_ignore_ascii_case(lower_key))
-        || SINGLE_VALUED_PREFIXES.iter().any(|p| lower_key.starts_with(p))
+    SINGLE_VALUED
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(lower_key))
+        || SINGLE_VALUED_PREFIXES
+            .iter()
+            .any(|p| lower_key.starts_with(p))
 }
 
 struct Checker<'t> {
@@ -300,7 +321,13 @@ struct Checker<'t> {
 impl Checker<'_> {
     fn push(&mut self, severity: Severity, offset: usize, message: String) {
         let (line, column) = json::position(self.text, offset);
-        self.findings.push(Finding { severity, line, column, statement: self.stmt.clone(), message });
+        self.findings.push(Finding {
+            severity,
+            line,
+            column,
+            statement: self.stmt.clone(),
+            message,
+        });
     }
     fn error(&mut self, offset: usize, message: String) {
         self.push(Severity::Error, offset, message);
@@ -317,7 +344,10 @@ impl Checker<'_> {
             Value::String(s) => out.push((s.to_string(), n.start)),
             Value::Number(s) if scalars => out.push((s.to_string(), n.start)),
             Value::Bool(b) if scalars => out.push((b.to_string(), n.start)),
-            _ => c.error(n.start, format!("{what} must be a string, found {}", n.type_name())),
+            _ => c.error(
+                n.start,
+                format!("{what} must be a string, found {}", n.type_name()),
+            ),
         };
         match &node.value {
             Value::Array(items) => {
@@ -365,7 +395,12 @@ fn policy_size(text: &str, with_ws: bool) -> usize {
 /// Parses, checks and compiles. Returns the policy when there is no error, and every finding
 /// in document order.
 pub(crate) fn compile(text: &str, kind: PolicyType) -> (Option<Policy>, Vec<Finding>) {
-    let mut ck = Checker { text, kind, findings: Vec::new(), stmt: None };
+    let mut ck = Checker {
+        text,
+        kind,
+        findings: Vec::new(),
+        stmt: None,
+    };
     let root = match json::parse(text) {
         Ok(r) => r,
         Err(e) => {
@@ -387,7 +422,11 @@ pub(crate) fn compile(text: &str, kind: PolicyType) -> (Option<Policy>, Vec<Find
             root.start,
             format!(
                 "policy is too large: {size} characters{}, {} may have at most {limit}",
-                if with_ws { "" } else { " not counting white space" },
+                if with_ws {
+                    ""
+                } else {
+                    " not counting white space"
+                },
                 kind.noun()
             ),
         );
@@ -400,8 +439,14 @@ pub(crate) fn compile(text: &str, kind: PolicyType) -> (Option<Policy>, Vec<Find
 fn compile_root(ck: &mut Checker, root: &Node) -> Option<Policy> {
     let Some(members) = root.as_object() else {
         let msg = match &root.value {
-            Value::Array(_) => "a policy must be a JSON object `{...}` with a `Statement` element, found an array".to_owned(),
-            _ => format!("a policy must be a JSON object `{{...}}` with a `Statement` element, found {}", root.type_name()),
+            Value::Array(_) => {
+                "a policy must be a JSON object `{...}` with a `Statement` element, found an array"
+                    .to_owned()
+            }
+            _ => format!(
+                "a policy must be a JSON object `{{...}}` with a `Statement` element, found {}",
+                root.type_name()
+            ),
         };
         ck.error(root.start, msg);
         return None;
@@ -420,7 +465,10 @@ fn compile_root(ck: &mut Checker, root: &Node) -> Option<Policy> {
     let mut seen: Vec<&str> = Vec::new();
     for (key, val) in members {
         if seen.contains(&key.name.as_ref()) {
-            ck.error(key.start, format!("element `{}` appears more than once", key.name));
+            ck.error(
+                key.start,
+                format!("element `{}` appears more than once", key.name),
+            );
             continue;
         }
         seen.push(&key.name);
@@ -431,11 +479,17 @@ fn compile_root(ck: &mut Checker, root: &Node) -> Option<Policy> {
                     val.start,
                     format!("unknown Version `{v}`: use `2012-10-17` (or the older `2008-10-17`)"),
                 ),
-                None => ck.error(val.start, format!("`Version` must be a string, found {}", val.type_name())),
+                None => ck.error(
+                    val.start,
+                    format!("`Version` must be a string, found {}", val.type_name()),
+                ),
             },
             "Id" => match val.as_str() {
                 Some(v) => id = Some(v.to_owned()),
-                None => ck.error(val.start, format!("`Id` must be a string, found {}", val.type_name())),
+                None => ck.error(
+                    val.start,
+                    format!("`Id` must be a string, found {}", val.type_name()),
+                ),
             },
             "Statement" => statement_node = Some(val),
             other => {
@@ -459,7 +513,10 @@ fn compile_root(ck: &mut Checker, root: &Node) -> Option<Policy> {
         _ => {
             ck.error(
                 stmts.start,
-                format!("`Statement` must be an object or an array of objects, found {}", stmts.type_name()),
+                format!(
+                    "`Statement` must be an object or an array of objects, found {}",
+                    stmts.type_name()
+                ),
             );
             return None;
         }
@@ -475,7 +532,13 @@ fn compile_root(ck: &mut Checker, root: &Node) -> Option<Policy> {
         }
     }
     ck.stmt = None;
-    Some(Policy { text: ck.text.to_owned(), kind: ck.kind, version, id, statements })
+    Some(Policy {
+        text: ck.text.to_owned(),
+        kind: ck.kind,
+        version,
+        id,
+        statements,
+    })
 }
 
 const STATEMENT_KEYS: &[&str] = &[
@@ -500,7 +563,10 @@ fn compile_statement(
 ) -> Option<Statement> {
     let Some(members) = node.as_object() else {
         ck.stmt = Some(format!("#{index}"));
-        ck.error(node.start, format!("a statement must be an object, found {}", node.type_name()));
+        ck.error(
+            node.start,
+            format!("a statement must be an object, found {}", node.type_name()),
+        );
         return None;
     };
     let sid = node.get("Sid").and_then(|s| s.as_str()).map(str::to_owned);
@@ -513,7 +579,13 @@ fn compile_statement(
     let mut seen: Vec<&str> = Vec::new();
     for (key, _) in members {
         if seen.contains(&key.name.as_ref()) {
-            ck.error(key.start, format!("element `{}` appears more than once in the statement", key.name));
+            ck.error(
+                key.start,
+                format!(
+                    "element `{}` appears more than once in the statement",
+                    key.name
+                ),
+            );
         }
         seen.push(&key.name);
         if !STATEMENT_KEYS.contains(&key.name.as_ref()) {
@@ -522,7 +594,10 @@ fn compile_statement(
                 .find(|k| k.eq_ignore_ascii_case(&key.name))
                 .map(|k| format!("; element names are case-sensitive: `{k}`"))
                 .unwrap_or_default();
-            ck.error(key.start, format!("unknown element `{}` in a statement{hint}", key.name));
+            ck.error(
+                key.start,
+                format!("unknown element `{}` in a statement{hint}", key.name),
+            );
         }
     }
     let get = |k: &str| node.get(k);
@@ -530,17 +605,26 @@ fn compile_statement(
     // Sid
     if let Some(s) = get("Sid") {
         match s.as_str() {
-            None => ck.error(s.start, format!("`Sid` must be a string, found {}", s.type_name())),
+            None => ck.error(
+                s.start,
+                format!("`Sid` must be a string, found {}", s.type_name()),
+            ),
             Some(v) => {
                 if ck.kind.strict_sid() && !v.chars().all(|c| c.is_ascii_alphanumeric()) {
                     ck.error(
                         s.start,
-                        format!("Sid `{v}` must contain only letters and digits in {}", ck.kind.noun()),
+                        format!(
+                            "Sid `{v}` must contain only letters and digits in {}",
+                            ck.kind.noun()
+                        ),
                     );
                 }
                 if !v.is_empty() {
                     if sids.iter().any(|x| x == v) {
-                        ck.error(s.start, format!("duplicate Sid `{v}`: statement ids must be unique"));
+                        ck.error(
+                            s.start,
+                            format!("duplicate Sid `{v}`: statement ids must be unique"),
+                        );
                     }
                     sids.push(v.to_owned());
                 }
@@ -563,11 +647,17 @@ fn compile_statement(
                 } else {
                     ""
                 };
-                ck.error(e.start, format!("`Effect` must be `Allow` or `Deny`, found `{v}`{hint}"));
+                ck.error(
+                    e.start,
+                    format!("`Effect` must be `Allow` or `Deny`, found `{v}`{hint}"),
+                );
                 None
             }
             None => {
-                ck.error(e.start, format!("`Effect` must be a string, found {}", e.type_name()));
+                ck.error(
+                    e.start,
+                    format!("`Effect` must be a string, found {}", e.type_name()),
+                );
                 None
             }
         },
@@ -576,30 +666,53 @@ fn compile_statement(
     // Principal / NotPrincipal
     let (pnode, not_principal) = match (get("Principal"), get("NotPrincipal")) {
         (Some(_), Some(np)) => {
-            ck.error(np.start, "a statement cannot have both `Principal` and `NotPrincipal`".to_owned());
+            ck.error(
+                np.start,
+                "a statement cannot have both `Principal` and `NotPrincipal`".to_owned(),
+            );
             (None, false)
         }
         (Some(p), None) => (Some(p), false),
         (None, Some(np)) => (Some(np), true),
         (None, None) => (None, false),
     };
-    let elem = if not_principal { "NotPrincipal" } else { "Principal" };
+    let elem = if not_principal {
+        "NotPrincipal"
+    } else {
+        "Principal"
+    };
     let principal = match (ck.kind.principal_rule(), pnode) {
         (PrincipalRule::Forbidden, Some(p)) => {
             ck.error(
                 p.start,
-                format!("`{elem}` is not allowed in {}: it applies to the identity it is attached to", ck.kind.noun()),
+                format!(
+                    "`{elem}` is not allowed in {}: it applies to the identity it is attached to",
+                    ck.kind.noun()
+                ),
             );
             None
         }
         (PrincipalRule::Required, None) => {
-            ck.error(node.start, format!("statement has no `Principal`: {} must name who it applies to", ck.kind.noun()));
+            ck.error(
+                node.start,
+                format!(
+                    "statement has no `Principal`: {} must name who it applies to",
+                    ck.kind.noun()
+                ),
+            );
             None
         }
         (PrincipalRule::StarOnly, Some(p)) => {
             let spec = compile_principal(ck, p, elem);
-            if not_principal || spec.as_ref().is_some_and(|s| !s.any || !s.aws.is_empty() || !s.service.is_empty()) {
-                ck.error(p.start, "a resource control policy supports only `\"Principal\": \"*\"`".to_owned());
+            if not_principal
+                || spec
+                    .as_ref()
+                    .is_some_and(|s| !s.any || !s.aws.is_empty() || !s.service.is_empty())
+            {
+                ck.error(
+                    p.start,
+                    "a resource control policy supports only `\"Principal\": \"*\"`".to_owned(),
+                );
             }
             spec
         }
@@ -619,32 +732,47 @@ fn compile_statement(
     // Action / NotAction
     let (anode, not_action) = match (get("Action"), get("NotAction")) {
         (Some(_), Some(na)) => {
-            ck.error(na.start, "a statement cannot have both `Action` and `NotAction`".to_owned());
+            ck.error(
+                na.start,
+                "a statement cannot have both `Action` and `NotAction`".to_owned(),
+            );
             (None, false)
         }
         (Some(a), None) => (Some(a), false),
         (None, Some(na)) => (Some(na), true),
         (None, None) => {
-            ck.error(node.start, "statement has no `Action` or `NotAction`".to_owned());
+            ck.error(
+                node.start,
+                "statement has no `Action` or `NotAction`".to_owned(),
+            );
             (None, false)
         }
     };
     let mut actions = Vec::new();
     if let Some(a) = anode {
-        let what = if not_action { "`NotAction`" } else { "`Action`" };
+        let what = if not_action {
+            "`NotAction`"
+        } else {
+            "`Action`"
+        };
         for (s, off) in ck.strings(a, what, false) {
             if s != "*" {
                 let ok = match s.split_once(':') {
                     Some((svc, act)) => {
                         !svc.is_empty()
-                            && svc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?')
+                            && svc.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?'
+                            })
                             && !act.is_empty()
                             && !act.contains(':')
                     }
                     None => false,
                 };
                 if !ok {
-                    ck.error(off, format!("action `{s}` must be `service:action` (wildcards allowed) or `*`"));
+                    ck.error(
+                        off,
+                        format!("action `{s}` must be `service:action` (wildcards allowed) or `*`"),
+                    );
                 }
             }
             actions.push(Pattern::compile(&s, true, false, &mut Vec::new()));
@@ -654,7 +782,10 @@ fn compile_statement(
     // Resource / NotResource
     let (rnode, not_resource) = match (get("Resource"), get("NotResource")) {
         (Some(_), Some(nr)) => {
-            ck.error(nr.start, "a statement cannot have both `Resource` and `NotResource`".to_owned());
+            ck.error(
+                nr.start,
+                "a statement cannot have both `Resource` and `NotResource`".to_owned(),
+            );
             (None, false)
         }
         (Some(r), None) => (Some(r), false),
@@ -671,11 +802,18 @@ fn compile_statement(
         }
         (PolicyType::Trust, None) => None,
         (_, None) => {
-            ck.error(node.start, "statement has no `Resource` or `NotResource`".to_owned());
+            ck.error(
+                node.start,
+                "statement has no `Resource` or `NotResource`".to_owned(),
+            );
             None
         }
         (_, Some(r)) => {
-            let what = if not_resource { "`NotResource`" } else { "`Resource`" };
+            let what = if not_resource {
+                "`NotResource`"
+            } else {
+                "`Resource`"
+            };
             let mut out = Vec::new();
             for (s, off) in ck.strings(r, what, false) {
                 if s != "*" && !condition::is_arn_shaped(&s) {
@@ -719,14 +857,25 @@ fn compile_statement(
 
 /// Warnings for variables: malformed ones, and ones that are not substituted under the policy's
 /// Version.
-fn var_findings(ck: &mut Checker, off: usize, s: &str, issues: Vec<VarIssue>, variables: bool, has_version: bool) {
+fn var_findings(
+    ck: &mut Checker,
+    off: usize,
+    s: &str,
+    issues: Vec<VarIssue>,
+    variables: bool,
+    has_version: bool,
+) {
     let off = off + 1; // inside the quotes
     for i in issues {
         ck.warn(off + i.offset, i.message);
     }
     if !variables && let Some(p) = s.find("${") {
         let end = s[p..].find('}').map(|e| p + e + 1).unwrap_or(s.len());
-        let why = if has_version { "under Version 2008-10-17" } else { "without a Version (which means 2008-10-17)" };
+        let why = if has_version {
+            "under Version 2008-10-17"
+        } else {
+            "without a Version (which means 2008-10-17)"
+        };
         ck.warn(
             off + p,
             format!(
@@ -801,14 +950,22 @@ fn compile_principal(ck: &mut Checker, node: &Node, elem: &str) -> Option<Princi
                             .iter()
                             .find(|k| k.eq_ignore_ascii_case(other))
                             .map(|k| format!("; principal types are case-sensitive: `{k}`"))
-                            .unwrap_or_else(|| "; use `AWS`, `Service`, `Federated` or `CanonicalUser`".to_owned());
+                            .unwrap_or_else(|| {
+                                "; use `AWS`, `Service`, `Federated` or `CanonicalUser`".to_owned()
+                            });
                         ck.error(key.start, format!("unknown principal type `{other}`{hint}"));
                     }
                 }
             }
         }
         _ => {
-            ck.error(node.start, format!("`{elem}` must be `\"*\"` or an object, found {}", node.type_name()));
+            ck.error(
+                node.start,
+                format!(
+                    "`{elem}` must be `\"*\"` or an object, found {}",
+                    node.type_name()
+                ),
+            );
             return None;
         }
     }
@@ -829,23 +986,30 @@ fn classify_aws(s: &str) -> Result<AwsPrincipal, String> {
     let invalid = |why: &str| Err(format!("invalid principal `{s}`: {why}"));
     if s.len() >= 16
         && (s.starts_with("AIDA") || s.starts_with("AROA") || s.starts_with("AIPA"))
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     {
         return Ok(AwsPrincipal::UniqueId(s.to_owned()));
     }
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     if parts.len() != 6 || parts[0] != "arn" {
-        return invalid("expected `*`, a 12-digit account id, or the ARN of an account, user, role, role session or federated user");
+        return invalid(
+            "expected `*`, a 12-digit account id, or the ARN of an account, user, role, role session or federated user",
+        );
     }
     let (svc, region, acct, res) = (parts[2], parts[3], parts[4], parts[5]);
     if s.contains('*') || s.contains('?') {
-        return invalid("wildcards are not allowed in principal ARNs (use `*` alone, or a condition on `aws:PrincipalArn`)");
+        return invalid(
+            "wildcards are not allowed in principal ARNs (use `*` alone, or a condition on `aws:PrincipalArn`)",
+        );
     }
     if !region.is_empty() {
         return invalid("IAM and STS principal ARNs have an empty region");
     }
     if !is_account_id(acct) {
-        return invalid(&format!("the account `{acct}` is not a 12-digit account id"));
+        return invalid(&format!(
+            "the account `{acct}` is not a 12-digit account id"
+        ));
     }
     match svc {
         "iam" => {
@@ -856,7 +1020,9 @@ fn classify_aws(s: &str) -> Result<AwsPrincipal, String> {
             } else if res.starts_with("role/") && res.len() > 5 {
                 Ok(AwsPrincipal::Role(s.to_owned()))
             } else if res.starts_with("group/") {
-                invalid("IAM groups cannot be principals; name the users or roles, or use a condition")
+                invalid(
+                    "IAM groups cannot be principals; name the users or roles, or use a condition",
+                )
             } else {
                 invalid("an IAM principal ARN names `root`, a `user/...` or a `role/...`")
             }
@@ -866,33 +1032,54 @@ fn classify_aws(s: &str) -> Result<AwsPrincipal, String> {
                 if r.split('/').count() == 2 && !r.ends_with('/') && !r.starts_with('/') {
                     Ok(AwsPrincipal::Session(s.to_owned()))
                 } else {
-                    invalid("an assumed-role ARN is `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`")
+                    invalid(
+                        "an assumed-role ARN is `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`",
+                    )
                 }
             } else if res.starts_with("federated-user/") && res.len() > 15 {
                 Ok(AwsPrincipal::FederatedUser(s.to_owned()))
             } else {
-                invalid("an STS principal ARN names an `assumed-role/...` or a `federated-user/...`")
+                invalid(
+                    "an STS principal ARN names an `assumed-role/...` or a `federated-user/...`",
+                )
             }
         }
-        _ => invalid("principal ARNs are IAM (`arn:aws:iam::...`) or STS (`arn:aws:sts::...`) ARNs"),
+        _ => {
+            invalid("principal ARNs are IAM (`arn:aws:iam::...`) or STS (`arn:aws:sts::...`) ARNs")
+        }
     }
 }
 
-fn compile_conditions(ck: &mut Checker, node: &Node, variables: bool, has_version: bool, out: &mut Vec<Condition>) {
+fn compile_conditions(
+    ck: &mut Checker,
+    node: &Node,
+    variables: bool,
+    has_version: bool,
+    out: &mut Vec<Condition>,
+) {
     let Some(ops) = node.as_object() else {
-        ck.error(node.start, format!("`Condition` must be an object, found {}", node.type_name()));
+        ck.error(
+            node.start,
+            format!("`Condition` must be an object, found {}", node.type_name()),
+        );
         return;
     };
     let mut seen_ops: Vec<String> = Vec::new();
     for (opkey, block) in ops {
         if seen_ops.contains(&opkey.name.to_string()) {
-            ck.error(opkey.start, format!("condition operator `{}` appears more than once", opkey.name));
+            ck.error(
+                opkey.start,
+                format!("condition operator `{}` appears more than once", opkey.name),
+            );
         }
         seen_ops.push(opkey.name.to_string());
         let op = match condition::parse_operator(&opkey.name) {
             OpParse::Ok(op) => op,
             OpParse::WrongCase(op, canon) => {
-                ck.warn(opkey.start, format!("condition operator `{}` is spelled `{canon}`", opkey.name));
+                ck.warn(
+                    opkey.start,
+                    format!("condition operator `{}` is spelled `{canon}`", opkey.name),
+                );
                 op
             }
             OpParse::Err(m) => {
@@ -903,39 +1090,68 @@ fn compile_conditions(ck: &mut Checker, node: &Node, variables: bool, has_versio
         let Some(keys) = block.as_object() else {
             ck.error(
                 block.start,
-                format!("the `{}` block must be an object of condition keys, found {}", opkey.name, block.type_name()),
+                format!(
+                    "the `{}` block must be an object of condition keys, found {}",
+                    opkey.name,
+                    block.type_name()
+                ),
             );
             continue;
         };
         if keys.is_empty() {
-            ck.error(block.start, format!("the `{}` block has no condition keys", opkey.name));
+            ck.error(
+                block.start,
+                format!("the `{}` block has no condition keys", opkey.name),
+            );
         }
         let mut seen_keys: Vec<String> = Vec::new();
         for (k, vals) in keys {
             let lower = k.name.to_ascii_lowercase();
             if seen_keys.contains(&lower) {
-                ck.error(k.start, format!("condition key `{}` appears more than once under `{}`", k.name, opkey.name));
+                ck.error(
+                    k.start,
+                    format!(
+                        "condition key `{}` appears more than once under `{}`",
+                        k.name, opkey.name
+                    ),
+                );
             }
             seen_keys.push(lower.clone());
             if k.name.is_empty() || k.name.contains(char::is_whitespace) {
                 ck.error(k.start, format!("invalid condition key `{}`", k.name));
             } else if !k.name.contains(':') {
-                ck.warn(k.start, format!("condition key `{}` has no service prefix such as `aws:`", k.name));
+                ck.warn(
+                    k.start,
+                    format!(
+                        "condition key `{}` has no service prefix such as `aws:`",
+                        k.name
+                    ),
+                );
             }
             if vals.as_array().is_some_and(|a| a.is_empty()) {
-                ck.error(vals.start, format!("condition key `{}` has an empty list of values", k.name));
+                ck.error(
+                    vals.start,
+                    format!("condition key `{}` has an empty list of values", k.name),
+                );
             }
             if matches!(vals.value, Value::Object(_) | Value::Null) {
                 ck.error(
                     vals.start,
-                    format!("condition values must be strings (or numbers or booleans), found {}", vals.type_name()),
+                    format!(
+                        "condition values must be strings (or numbers or booleans), found {}",
+                        vals.type_name()
+                    ),
                 );
                 continue;
             }
             let strings = ck.strings(vals, "a condition value", true);
             let fam = op.base.family();
             if op.set != SetOp::None && is_single_valued(&lower) {
-                let set = if op.set == SetOp::ForAllValues { "ForAllValues" } else { "ForAnyValue" };
+                let set = if op.set == SetOp::ForAllValues {
+                    "ForAllValues"
+                } else {
+                    "ForAnyValue"
+                };
                 let risk = if op.set == SetOp::ForAllValues {
                     " ForAllValues is also true when the key is missing, so an Allow may grant more than intended."
                 } else {
@@ -947,7 +1163,10 @@ fn compile_conditions(ck: &mut Checker, node: &Node, variables: bool, has_versio
                 );
             }
             if op.set != SetOp::None && fam == condition::Family::Null {
-                ck.warn(opkey.start, "set operators have no effect on `Null`".to_owned());
+                ck.warn(
+                    opkey.start,
+                    "set operators have no effect on `Null`".to_owned(),
+                );
             }
             let mut values = Vec::new();
             for (s, off) in strings {
@@ -973,7 +1192,11 @@ fn compile_conditions(ck: &mut Checker, node: &Node, variables: bool, has_versio
                                     format!(
                                         "`{}` value `{s}` has no wildcard (`*` or `?`): use `{}`",
                                         op.base.name(),
-                                        if op.base.negated() { "StringNotEquals" } else { "StringEquals" }
+                                        if op.base.negated() {
+                                            "StringNotEquals"
+                                        } else {
+                                            "StringEquals"
+                                        }
                                     ),
                                 );
                             }

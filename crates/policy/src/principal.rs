@@ -89,7 +89,12 @@ impl Principal {
 
     /// A role session: the session ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`), the
     /// role's ARN (with its path), the role's unique id (`AROA...`) and the session name.
-    pub fn assumed_role(session_arn: &str, role_arn: &str, role_id: &str, session_name: &str) -> Self {
+    pub fn assumed_role(
+        session_arn: &str,
+        role_arn: &str,
+        role_id: &str,
+        session_name: &str,
+    ) -> Self {
         let mut p = Self::blank(PrincipalKind::AssumedRole);
         p.set_arn(session_arn);
         p.role_arn = role_arn.to_owned();

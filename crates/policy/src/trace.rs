@@ -115,7 +115,11 @@ pub(crate) fn message(d: &Decision, req: &Request) -> String {
         m.push_str(" on resource: ");
         m.push_str(req.resource);
     }
-    let first = d.blocked_by().first().copied().unwrap_or(PolicyType::Identity);
+    let first = d
+        .blocked_by()
+        .first()
+        .copied()
+        .unwrap_or(PolicyType::Identity);
     let (article, phrase) = first.phrase();
     match d.outcome() {
         Outcome::Allowed => {
@@ -123,7 +127,11 @@ pub(crate) fn message(d: &Decision, req: &Request) -> String {
                 "User: {} is authorized to perform: {}{}{}",
                 req.principal.arn(),
                 req.action,
-                if req.resource.is_empty() { "" } else { " on resource: " },
+                if req.resource.is_empty() {
+                    ""
+                } else {
+                    " on resource: "
+                },
                 req.resource
             );
         }
@@ -142,4 +150,59 @@ pub(crate) fn message(d: &Decision, req: &Request) -> String {
         }
     }
     m
+}
+
+impl std::fmt::Display for Trace {
+    /// One line per policy, one per statement, one per condition key, then the notes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = |b: bool| if b { "matched" } else { "no match" };
+        for p in &self.policies {
+            writeln!(f, "{} ({})", p.label, p.kind.phrase().1)?;
+            if p.statements.is_empty() {
+                writeln!(f, "  (no statements)")?;
+            }
+            for s in &p.statements {
+                write!(
+                    f,
+                    "  {} {} (line {}, column {}):",
+                    s.effect, s.statement, s.line, s.column
+                )?;
+                if let Some(pm) = s.principal {
+                    write!(f, " principal {},", mark(pm))?;
+                }
+                write!(f, " action {}", mark(s.action))?;
+                if let Some(r) = s.resource {
+                    write!(f, ", resource {}", mark(r))?;
+                }
+                if !s.conditions.is_empty() {
+                    let ok = s.conditions.iter().all(|c| c.result);
+                    write!(f, ", conditions {}", if ok { "true" } else { "false" })?;
+                }
+                writeln!(
+                    f,
+                    " => {}",
+                    if s.applies {
+                        "applies"
+                    } else {
+                        "does not apply"
+                    }
+                )?;
+                for c in &s.conditions {
+                    let req = match &c.request_values {
+                        None => "absent".to_owned(),
+                        Some(v) => format!("{v:?}"),
+                    };
+                    writeln!(
+                        f,
+                        "      {} {}: request {} vs policy {:?} => {}",
+                        c.operator, c.key, req, c.policy_values, c.result
+                    )?;
+                }
+            }
+        }
+        for n in &self.notes {
+            writeln!(f, "note: {n}")?;
+        }
+        Ok(())
+    }
 }
