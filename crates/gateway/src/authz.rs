@@ -1,0 +1,264 @@
+//! The one authorization path. Every request, external or made by a service on
+//! a caller's behalf, comes here with its operation's declared checks; the
+//! engine decides each against every applicable policy. Nothing else decides.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use policy::{Context, Decision, Policy, PolicySet, Request};
+
+use crate::call::Call;
+use crate::error::AwsError;
+use crate::identity::{Caller, IdentityType};
+use crate::location::Location;
+use crate::protocol::Protocol;
+use crate::service::{Authorization, Check};
+use crate::time;
+
+/// The outcome of one check, kept for the audit trail.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    /// The action.
+    pub action: String,
+    /// The resource.
+    pub resource: String,
+    /// The decision.
+    pub decision: Decision,
+}
+
+/// The global condition keys of a request: who, from where, when.
+pub(crate) fn base_context(call: &Call) -> Context {
+    let caller: &Caller = &call.caller;
+    let mut cx = Context::new();
+    let secs = call
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    cx.insert("aws:CurrentTime", time::iso8601(secs as f64, false));
+    cx.insert("aws:EpochTime", secs);
+    cx.insert("aws:SecureTransport", call.secure_transport);
+    cx.insert("aws:RequestedRegion", call.region().to_string());
+    match &call.location {
+        Location::Public => {
+            if let Some(ip) = call.source_ip {
+                cx.insert("aws:SourceIp", ip_text(ip));
+            }
+        }
+        Location::Endpoint(e) => {
+            cx.insert("aws:SourceVpce", e.id.as_str());
+            cx.insert("aws:SourceVpc", e.vpc_id.as_str());
+            if let Some(ip) = call.source_ip {
+                cx.insert("aws:VpcSourceIp", ip_text(ip));
+            }
+        }
+        Location::Internal => {}
+    }
+    if let Some(via) = &call.via {
+        cx.insert("aws:ViaAWSService", true);
+        if !via.called_via.is_empty() {
+            let chain: Vec<String> = via.called_via.iter().map(|s| s.to_string()).collect();
+            if let Some(first) = chain.first() {
+                cx.insert("aws:CalledViaFirst", first.clone());
+            }
+            if let Some(last) = chain.last() {
+                cx.insert("aws:CalledViaLast", last.clone());
+            }
+            cx.insert("aws:CalledVia", chain);
+        }
+    } else {
+        cx.insert("aws:ViaAWSService", false);
+    }
+    if caller.kind == IdentityType::Anonymous {
+        return cx;
+    }
+    let principal_arn = match caller.session.as_ref().and_then(|s| s.role.as_ref()) {
+        Some((role_arn, _, _)) => role_arn.as_str(),
+        None => caller.arn.as_str(),
+    };
+    cx.insert("aws:PrincipalArn", principal_arn);
+    cx.insert("aws:PrincipalAccount", caller.account.as_str());
+    cx.insert("aws:PrincipalType", caller.kind.principal_type());
+    cx.insert(
+        "aws:PrincipalIsAWSService",
+        caller.kind == IdentityType::AwsService,
+    );
+    cx.insert("aws:userid", caller.principal_id.as_str());
+    if let Some(name) = &caller.user_name {
+        cx.insert("aws:username", name.as_str());
+    }
+    for (k, v) in &caller.tags {
+        cx.insert(format!("aws:PrincipalTag/{k}"), v.as_str());
+    }
+    if let Some(s) = &caller.session {
+        cx.insert("aws:MultiFactorAuthPresent", s.mfa_authenticated);
+        if let Some(at) = s.mfa_auth_time {
+            let age = call
+                .now
+                .duration_since(at)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            cx.insert("aws:MultiFactorAuthAge", age);
+        }
+        let issued = s
+            .issued_at
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        cx.insert("aws:TokenIssueTime", time::iso8601(issued as f64, false));
+        if let Some(id) = &s.source_identity {
+            cx.insert("aws:SourceIdentity", id.as_str());
+        }
+    }
+    if let Some(org) = call.org_account(&caller.account) {
+        cx.insert("aws:PrincipalOrgID", org.org_id.as_str());
+        cx.insert("aws:PrincipalOrgPaths", org.paths.clone());
+    }
+    cx
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// Decides every check of `authorization` for `call`. The first denial becomes the
+/// protocol's access-denied error with AWS's enriched message.
+pub(crate) fn authorize(
+    call: &Call,
+    authorization: &Authorization,
+    protocol: Protocol,
+) -> Result<Vec<CheckOutcome>, AwsError> {
+    if authorization.none_required {
+        return Ok(Vec::new());
+    }
+    if authorization.checks.is_empty() {
+        // Fail closed: an operation must declare what it does.
+        return Err(AwsError::internal(
+            "operation declared no authorization checks",
+        ));
+    }
+    let base = base_context(call);
+    let mut outcomes = Vec::with_capacity(authorization.checks.len());
+    for check in &authorization.checks {
+        let decision = decide(call, &base, check);
+        let allowed = decision.is_allowed();
+        outcomes.push(CheckOutcome {
+            action: check.action.to_string(),
+            resource: check.resource.clone(),
+            decision,
+        });
+        if !allowed {
+            let last = outcomes.last().map(|o| o.decision);
+            let message = last
+                .map(|d| denied_message(call, check, &d, &base))
+                .unwrap_or_default();
+            call.record_decisions(&outcomes);
+            let status = if protocol == Protocol::Json || protocol == Protocol::RestJson {
+                400
+            } else {
+                403
+            };
+            return Err(AwsError::new(
+                protocol.access_denied_code(),
+                status,
+                message,
+            ));
+        }
+    }
+    call.record_decisions(&outcomes);
+    Ok(outcomes)
+}
+
+fn denied_message(call: &Call, check: &Check, decision: &Decision, base: &Context) -> String {
+    let cx = check_context(call, base, check);
+    let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
+    let req = Request {
+        principal: &call.caller.principal,
+        action: &check.action,
+        resource: &check.resource,
+        resource_account: Some(resource_account),
+        context: &cx,
+    };
+    decision.message(&req)
+}
+
+fn check_context(call: &Call, base: &Context, check: &Check) -> Context {
+    let mut cx = base.clone();
+    let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
+    cx.insert("aws:ResourceAccount", resource_account);
+    if let Some(org) = call.org_account(resource_account) {
+        cx.insert("aws:ResourceOrgID", org.org_id.as_str());
+        cx.insert("aws:ResourceOrgPaths", org.paths.clone());
+    }
+    for (k, v) in &check.resource_tags {
+        cx.insert(format!("aws:ResourceTag/{k}"), v.as_str());
+    }
+    for (k, v) in &check.context {
+        cx.insert(k.as_ref(), v.clone());
+    }
+    cx
+}
+
+/// One decision: gathers the policies that apply to this caller, resource and
+/// network location, and asks the engine.
+pub(crate) fn decide(call: &Call, base: &Context, check: &Check) -> Decision {
+    let cx = check_context(call, base, check);
+    let caller = &call.caller;
+    let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
+    let req = Request {
+        principal: &caller.principal,
+        action: &check.action,
+        resource: &check.resource,
+        resource_account: Some(resource_account),
+        context: &cx,
+    };
+    let identity: Vec<&Policy> = caller.identity_policies.iter().map(Arc::as_ref).collect();
+    let boundary_list: Vec<&Policy> = caller.boundary.iter().map(Arc::as_ref).collect();
+    let session_list: Option<Vec<&Policy>> = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.policies.as_ref())
+        .map(|ps| ps.iter().map(Arc::as_ref).collect());
+    // SCPs bind the principal's account, RCPs the resource's; neither binds a management account.
+    let org = call.org_account(&caller.account).filter(|o| !o.management);
+    let scps: Vec<Vec<&Policy>> = org
+        .as_ref()
+        .map(|o| {
+            o.scps
+                .iter()
+                .map(|lvl| lvl.iter().map(Arc::as_ref).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    let resource_org = call.org_account(resource_account).filter(|o| !o.management);
+    let rcps: Vec<Vec<&Policy>> = resource_org
+        .as_ref()
+        .map(|o| {
+            o.rcps
+                .iter()
+                .map(|lvl| lvl.iter().map(Arc::as_ref).collect())
+                .collect()
+        })
+        .unwrap_or_default();
+    let vpce_policy = call.location.endpoint().and_then(|e| e.policy());
+    let vpce: Vec<&Policy> = vpce_policy.iter().map(Arc::as_ref).collect();
+    let set = PolicySet {
+        identity: &identity,
+        resource: check.resource_policy.as_deref(),
+        boundary: caller.boundary.as_ref().map(|_| boundary_list.as_slice()),
+        session: session_list.as_deref(),
+        scps: &scps,
+        rcps: &rcps,
+        vpce: &vpce,
+        key: check.key_policy.as_deref(),
+        trust: check.trust_policy.as_deref(),
+    };
+    policy::evaluate(&req, &set)
+}

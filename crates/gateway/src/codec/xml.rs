@@ -1,0 +1,208 @@
+//! Renders a JSON value of an output shape as XML, the way botocore's
+//! `query`, `ec2` and `rest-xml` parsers expect it.
+
+use serde_json::Value;
+
+use crate::model::{Model, Shape, ShapeRef};
+use crate::time;
+
+/// Escapes text for XML content and attribute values.
+pub fn escape(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
+                out.push_str(&format!("&#{};", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Writes shapes as XML into a string.
+pub struct XmlWriter<'m> {
+    model: &'m Model,
+    /// The rendered document so far.
+    pub out: String,
+    /// S3 renders timestamps with milliseconds.
+    pub millis: bool,
+}
+
+impl<'m> XmlWriter<'m> {
+    /// A writer over `model`.
+    pub fn new(model: &'m Model) -> Self {
+        XmlWriter {
+            model,
+            out: String::with_capacity(512),
+            millis: false,
+        }
+    }
+
+    /// Opens an element, with an optional namespace.
+    pub fn open(&mut self, name: &str, xmlns: Option<&str>) {
+        self.out.push('<');
+        self.out.push_str(name);
+        if let Some(ns) = xmlns {
+            self.out.push_str(" xmlns=\"");
+            escape(ns, &mut self.out);
+            self.out.push('"');
+        }
+        self.out.push('>');
+    }
+
+    /// Closes an element.
+    pub fn close(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// Writes `<name>text</name>`.
+    pub fn text_element(&mut self, name: &str, text: &str) {
+        self.open(name, None);
+        escape(text, &mut self.out);
+        self.close(name);
+    }
+
+    /// Writes the members of structure `shape_name` found in `value`, without a wrapper.
+    pub fn members(&mut self, shape_name: &str, value: &Value) {
+        let Some(shape) = self.model.shape(shape_name) else {
+            return;
+        };
+        self.structure_body(shape, value, false);
+    }
+
+    /// Writes the members of a structure that travel in the body (REST skips located members).
+    pub fn body_members(&mut self, shape_name: &str, value: &Value) {
+        let Some(shape) = self.model.shape(shape_name) else {
+            return;
+        };
+        self.structure_body(shape, value, true);
+    }
+
+    fn structure_body(&mut self, shape: &Shape, value: &Value, skip_located: bool) {
+        let Value::Object(obj) = value else {
+            return;
+        };
+        for (name, r) in &shape.members {
+            if skip_located && r.location.is_some() || r.xml_attribute {
+                continue;
+            }
+            if let Some(v) = obj.get(name) {
+                if v.is_null() {
+                    continue;
+                }
+                let elem = r.location_name.as_deref().unwrap_or(name);
+                self.value(elem, r, v);
+            }
+        }
+    }
+
+    /// Writes one member value as element `elem`.
+    pub fn value(&mut self, elem: &str, r: &ShapeRef, v: &Value) {
+        let Some(shape) = self.model.shape(&r.shape) else {
+            return;
+        };
+        match shape.kind.as_str() {
+            "structure" => {
+                self.out.push('<');
+                self.out.push_str(elem);
+                if let Some(ns) = r.xml_namespace.as_ref().or(shape.xml_namespace.as_ref()) {
+                    match &ns.prefix {
+                        Some(p) => self.out.push_str(&format!(" xmlns:{p}=\"")),
+                        None => self.out.push_str(" xmlns=\""),
+                    }
+                    escape(&ns.uri, &mut self.out);
+                    self.out.push('"');
+                }
+                if let Value::Object(obj) = v {
+                    for (name, mr) in &shape.members {
+                        if !mr.xml_attribute {
+                            continue;
+                        }
+                        if let Some(Value::String(s)) = obj.get(name) {
+                            let attr = mr.location_name.as_deref().unwrap_or(name);
+                            self.out.push_str(&format!(" {attr}=\""));
+                            escape(s, &mut self.out);
+                            self.out.push('"');
+                        }
+                    }
+                }
+                self.out.push('>');
+                self.structure_body(shape, v, false);
+                self.close(elem);
+            }
+            "list" => {
+                let Value::Array(items) = v else { return };
+                let Some(member) = shape.member.as_ref() else {
+                    return;
+                };
+                if r.flattened || shape.flattened {
+                    let name = member.location_name.as_deref().unwrap_or(elem);
+                    for item in items {
+                        self.value(name, member, item);
+                    }
+                } else {
+                    let name = member.location_name.as_deref().unwrap_or("member");
+                    self.open(elem, None);
+                    for item in items {
+                        self.value(name, member, item);
+                    }
+                    self.close(elem);
+                }
+            }
+            "map" => {
+                let Value::Object(entries) = v else { return };
+                let (Some(k), Some(val)) = (shape.key.as_ref(), shape.value.as_ref()) else {
+                    return;
+                };
+                let key_name = k.location_name.as_deref().unwrap_or("key");
+                let val_name = val.location_name.as_deref().unwrap_or("value");
+                let flattened = r.flattened || shape.flattened;
+                if !flattened {
+                    self.open(elem, None);
+                }
+                for (key, value) in entries {
+                    self.open(if flattened { elem } else { "entry" }, None);
+                    self.text_element(key_name, key);
+                    self.value(val_name, val, value);
+                    self.close(if flattened { elem } else { "entry" });
+                }
+                if !flattened {
+                    self.close(elem);
+                }
+            }
+            kind => {
+                let text = scalar_text(kind, shape, r, v, self.millis);
+                self.text_element(elem, &text);
+            }
+        }
+    }
+}
+
+/// The text of a scalar value of shape kind `kind`.
+pub fn scalar_text(kind: &str, shape: &Shape, r: &ShapeRef, v: &Value, millis: bool) -> String {
+    match (kind, v) {
+        ("timestamp", Value::Number(n)) => {
+            let t = n.as_f64().unwrap_or(0.0);
+            let format = r
+                .timestamp_format
+                .as_deref()
+                .or(shape.timestamp_format.as_deref());
+            match format {
+                Some("rfc822") => time::http_date(t),
+                Some("unixTimestamp") => n.to_string(),
+                _ => time::iso8601(t, millis),
+            }
+        }
+        (_, Value::String(s)) => s.clone(),
+        (_, Value::Bool(b)) => b.to_string(),
+        (_, Value::Number(n)) => n.to_string(),
+        (_, other) => other.to_string(),
+    }
+}
