@@ -15,7 +15,7 @@ enum Mode {
         hasher: Option<Box<(sigv4::PayloadHasher, [u8; 32])>>,
     },
     Chunked {
-        decoder: Option<sigv4::ChunkedDecoder>,
+        decoder: Option<Box<sigv4::ChunkedDecoder>>,
         pending: Bytes,
     },
 }
@@ -68,7 +68,7 @@ impl VerifiedBody {
             .unwrap_or(sigv4::Dialect::S3);
         let mode = match decoder_for(parts, verified.as_ref())? {
             Some(decoder) => Mode::Chunked {
-                decoder: Some(decoder),
+                decoder: Some(Box::new(decoder)),
                 pending: Bytes::new(),
             },
             None => {
