@@ -220,6 +220,14 @@ impl Call {
         result
     }
 
+    /// Whether `check` would be allowed for this caller, from this location, now. For
+    /// validations AWS makes with the authorization model that are not themselves the
+    /// request's authorization, such as KMS's key policy lockout safety check. Not recorded.
+    pub fn would_allow(&self, check: &crate::service::Check) -> bool {
+        let base = authz::base_context(self);
+        authz::decide(self, &base, check).is_allowed()
+    }
+
     pub(crate) async fn run_prepared(
         &self,
         prepared: Prepared,
