@@ -710,10 +710,13 @@ impl Condition {
             });
         }
         if values.is_empty() {
+            if self.op.if_exists {
+                return true;
+            }
             return match self.op.set {
                 SetOp::ForAllValues => true,
                 SetOp::ForAnyValue => false,
-                SetOp::None => self.op.if_exists || base.negated(),
+                SetOp::None => base.negated(),
             };
         }
         let neg = base.negated();

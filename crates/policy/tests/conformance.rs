@@ -58,13 +58,26 @@ fn wrap(text: &str) -> String {
 fn policy_text(src: &str, n: &Node) -> String {
     match &n.value {
         J::String(s) => s.to_string(),
-        J::Object(_) if n.get("seed").is_some() => {
-            let mut t = read(&dir().join("seeds").join(s(n, "seed").unwrap()));
-            if let Some(r) = n.get("replace").and_then(|r| r.as_object()) {
-                for (k, v) in r {
-                    t = t.replace(k.name.as_ref(), v.as_str().unwrap());
+        J::Object(_) if n.get("seed").is_some() || n.get("seeds").is_some() => {
+            let replace = |mut t: String| {
+                if let Some(r) = n.get("replace").and_then(|r| r.as_object()) {
+                    for (k, v) in r {
+                        t = t.replace(k.name.as_ref(), v.as_str().unwrap());
+                    }
                 }
+                t
+            };
+            if let Some(list) = n.get("seeds") {
+                // several statement fragments combined into one policy
+                let parts: Vec<String> = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| replace(read(&dir().join("seeds").join(f.as_str().unwrap()))).trim().to_owned())
+                    .collect();
+                return wrap(&parts.join(",\n"));
             }
+            let mut t = replace(read(&dir().join("seeds").join(s(n, "seed").unwrap())));
             if n.get("wrap").and_then(|w| w.as_bool()) == Some(true) {
                 t = wrap(&t);
             }
