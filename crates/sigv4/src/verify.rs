@@ -226,7 +226,8 @@ fn dialect_of(
         return d;
     }
     let has_target = req.header("x-amz-target").is_some();
-    if let Some(service) = credential.and_then(|c| c.split('/').nth(3)) {
+    let parts: Option<Vec<&str>> = credential.map(|c| c.split('/').collect());
+    if let Some([_, _, _, service, _]) = parts.as_deref() {
         return Dialect::for_service(service, has_target);
     }
     if has_target {
