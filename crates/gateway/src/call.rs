@@ -106,6 +106,13 @@ impl Call {
         }
     }
 
+    /// The gateway, for services that manage listeners (VPC endpoints) or routes.
+    pub fn gateway(&self) -> crate::Gateway {
+        crate::Gateway {
+            inner: self.gw.clone(),
+        }
+    }
+
     /// The store.
     pub fn store(&self) -> &storage::Store {
         &self.gw.store

@@ -48,7 +48,10 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, Refused> {
     let request_id = new_request_id();
     let now = SystemTime::now();
-    if let Some(handler) = raw_route(&gw, req.uri().path()) {
+    if let Some((service, handler)) = raw_route(&gw, req.uri().path()) {
+        if location.endpoint().is_some_and(|e| !e.serves(service)) {
+            return Err(Refused);
+        }
         let (parts, body) = req.into_parts();
         let body = match collect(body, gw.config.max_body).await {
             Ok(b) => b,
@@ -122,12 +125,12 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-fn raw_route(gw: &Inner, path: &str) -> Option<Arc<dyn crate::raw::RawHandler>> {
+fn raw_route(gw: &Inner, path: &str) -> Option<(&'static str, Arc<dyn crate::raw::RawHandler>)> {
     let routes = gw.raw.read().ok()?;
     routes
         .iter()
-        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
-        .map(|(_, h)| h.clone())
+        .find(|(prefix, _, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, service, h)| (*service, h.clone()))
 }
 
 /// Which service a request is for: the SigV4 credential scope, then `X-Amz-Target`,

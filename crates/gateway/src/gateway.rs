@@ -42,7 +42,8 @@ pub(crate) struct Inner {
     pub actions: HashMap<String, &'static str>,
     pub identities: Arc<dyn Identities>,
     pub organizations: RwLock<Option<Arc<dyn Organizations>>>,
-    pub raw: RwLock<Vec<(String, Arc<dyn RawHandler>)>>,
+    /// Plain HTTP routes: (path prefix, the endpoint service that may serve them, handler).
+    pub raw: RwLock<Vec<(String, &'static str, Arc<dyn RawHandler>)>>,
     pub listeners: Mutex<HashMap<String, Listener>>,
     pub signing_keys: sigv4::SigningKeyCache,
 }
@@ -147,10 +148,16 @@ impl Gateway {
         }
     }
 
-    /// Serves plain HTTP paths under `prefix` (Studio pages, credential endpoints) with `handler`.
-    pub fn add_raw_route(&self, prefix: impl Into<String>, handler: Arc<dyn RawHandler>) {
+    /// Serves plain HTTP paths under `prefix` (Studio pages, credential endpoints) with
+    /// `handler`, on the public endpoint and on VPC endpoints for `endpoint_service` (e.g. `studio`).
+    pub fn add_raw_route(
+        &self,
+        prefix: impl Into<String>,
+        endpoint_service: &'static str,
+        handler: Arc<dyn RawHandler>,
+    ) {
         if let Ok(mut r) = self.inner.raw.write() {
-            r.push((prefix.into(), handler));
+            r.push((prefix.into(), endpoint_service, handler));
         }
     }
 
