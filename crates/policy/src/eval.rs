@@ -615,7 +615,13 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
             }
             main_ok = identity_ok || by_resource;
             if !main_ok {
-                identity_reason(&mut blocked);
+                if grant_res == Some(Grant::Parent) && !bnd_ok {
+                    block(&mut blocked, PolicyType::Boundary);
+                } else if grant_res == Some(Grant::Parent) && !sess_ok {
+                    block(&mut blocked, PolicyType::Session);
+                } else {
+                    identity_reason(&mut blocked);
+                }
             }
         }
     } else {
