@@ -42,11 +42,13 @@ pub(crate) struct Inner {
     pub actions: HashMap<String, &'static str>,
     pub identities: Arc<dyn Identities>,
     pub organizations: RwLock<Option<Arc<dyn Organizations>>>,
-    /// Plain HTTP routes: (path prefix, the endpoint service that may serve them, handler).
-    pub raw: RwLock<Vec<(String, &'static str, Arc<dyn RawHandler>)>>,
+    pub raw: RwLock<Vec<RawRoute>>,
     pub listeners: Mutex<HashMap<String, Listener>>,
     pub signing_keys: sigv4::SigningKeyCache,
 }
+
+/// A plain HTTP route: path prefix, the endpoint service that may serve it, handler.
+pub(crate) type RawRoute = (String, &'static str, Arc<dyn RawHandler>);
 
 pub(crate) struct Listener {
     pub addr: SocketAddr,

@@ -171,8 +171,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     root.ok_or_else(|| err("the document has no root element"))
 }
 
-fn local(name: &[u8]) -> &str {
-    let name = std::str::from_utf8(name).unwrap_or("");
+fn local(name: &str) -> &str {
     name.rsplit(':').next().unwrap_or(name)
 }
 
