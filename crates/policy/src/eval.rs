@@ -601,6 +601,8 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
                         block(&mut blocked, auth_kind);
                         t.note(|| format!("the {} does not allow the caller: IAM policies count only where it delegates to the account", if auth_kind == PolicyType::Key { "key policy" } else { "trust policy" }));
                     }
+                    Some(Grant::Parent) if !bnd_ok => block(&mut blocked, PolicyType::Boundary),
+                    Some(Grant::Parent) => block(&mut blocked, PolicyType::Session),
                     _ => identity_reason(&mut blocked),
                 }
             }
