@@ -471,14 +471,12 @@ impl ChunkedDecoder {
             signing.previous = computed;
         }
         // Exactly the declared trailer, if any.
-        match &self.declared_trailer {
-            Some(declared) => {
-                if self.trailers.len() != 1 || self.trailers[0].0 != *declared {
-                    return Err(Error::MalformedTrailerError);
-                }
-            }
-            None if !self.trailers.is_empty() => return Err(Error::MalformedTrailerError),
-            None => {}
+        let expected = match &self.declared_trailer {
+            Some(declared) => self.trailers.len() == 1 && self.trailers[0].0 == *declared,
+            None => self.trailers.is_empty(),
+        };
+        if !expected {
+            return Err(Error::MalformedTrailerError);
         }
         if let Some((algorithm, checksum)) = self.checksum.take() {
             let sent = self.trailers[0].1.as_str();

@@ -137,7 +137,7 @@ fn every_fixture_fails_once_changed() {
         // A signed header changed.
         let mut headers = f.headers.clone();
         let host = headers.iter_mut().find(|(n, _)| n == "host").unwrap();
-        host.1.push_str("0");
+        host.1.push('0');
         assert_eq!(
             code(check(f, &headers, &f.target, &f.body, f.now)),
             mismatch,

@@ -67,7 +67,9 @@ fn malformed(detail: &str) -> (&'static str, u16, String) {
 
 #[test]
 fn s3_authorization_header_form() {
-    let cases: Vec<(fn(String) -> String, (&str, u16, String))> = vec![
+    type Change = fn(String) -> String;
+    type Expected = (&'static str, u16, String);
+    let cases: Vec<(Change, Expected)> = vec![
         (
             |a| a.replace("SignedHeaders=", "Signed="),
             malformed("the authorization header requires three components: Credential, SignedHeaders, and Signature."),
