@@ -188,16 +188,45 @@ impl Call {
         service: &'static str,
         via: Via,
     ) -> Result<O::Output, AwsError> {
+        self.invoke_as(self.caller.clone(), svc, op, service, Some(via))
+            .await
+    }
+
+    /// Runs `op` as an AWS service principal acting on its own (e.g. SageMaker assuming
+    /// an execution role as `sagemaker.amazonaws.com`), in this call's account.
+    pub async fn invoke_as_service<O: Operation>(
+        &self,
+        principal: &'static str,
+        svc: &Arc<O::Service>,
+        op: O,
+        service: &'static str,
+    ) -> Result<O::Output, AwsError> {
+        let caller = Arc::new(Caller::service(principal, self.account()));
+        self.invoke_as(caller, svc, op, service, None).await
+    }
+
+    async fn invoke_as<O: Operation>(
+        &self,
+        caller: Arc<Caller>,
+        svc: &Arc<O::Service>,
+        op: O,
+        service: &'static str,
+        via: Option<Via>,
+    ) -> Result<O::Output, AwsError> {
         let input = serde_json::to_value(&op).unwrap_or(Value::Null);
+        let agent: Arc<str> = match &via {
+            Some(v) => Arc::from(v.service),
+            None => Arc::from(caller.arn.as_str()),
+        };
         let call = Call {
             gw: self.gw.clone(),
-            caller: self.caller.clone(),
+            caller,
             request_id: crate::gateway::new_request_id().into(),
             location: Location::Internal,
             source_ip: None,
             secure_transport: true,
-            user_agent: Arc::from(via.service),
-            via: Some(via),
+            user_agent: agent,
+            via,
             now: SystemTime::now(),
             operation: O::NAME,
             service,
@@ -205,25 +234,34 @@ impl Call {
             audit: Arc::default(),
             rest: Arc::default(),
         };
+        call.run_typed(svc, op).await
+    }
+
+    /// Authorizes and runs a typed operation on this call.
+    pub(crate) async fn run_typed<O: Operation>(
+        &self,
+        svc: &Arc<O::Service>,
+        op: O,
+    ) -> Result<O::Output, AwsError> {
         let protocol = self
             .gw
             .services
-            .get(service)
+            .get(self.service)
             .map(|s| s.protocol)
             .unwrap_or(crate::protocol::Protocol::Json);
-        let authorization = match op.authorize(svc, &call) {
+        let authorization = match op.authorize(svc, self) {
             Ok(a) => a,
             Err(e) => {
-                call.finish(Some(&e));
+                self.finish(Some(&e));
                 return Err(e);
             }
         };
-        if let Err(e) = authz::authorize(&call, &authorization, protocol) {
-            call.finish(Some(&e));
+        if let Err(e) = authz::authorize(self, &authorization, protocol) {
+            self.finish(Some(&e));
             return Err(e);
         }
-        let result = op.handle(svc.clone(), call.clone()).await;
-        call.finish(result.as_ref().err());
+        let result = op.handle(svc.clone(), self.clone()).await;
+        self.finish(result.as_ref().err());
         result
     }
 

@@ -182,6 +182,28 @@ impl Gateway {
         }
     }
 
+    /// A call made by Perimeter itself as `caller` (provisioning at startup, background work
+    /// such as stack deployments), not tied to any listener. Run operations on it with
+    /// [`Call::invoke`]; `via` names the service acting (e.g. CloudFormation).
+    pub fn internal_call(&self, caller: Arc<crate::Caller>, service: &'static str) -> crate::Call {
+        crate::Call {
+            gw: self.inner.clone(),
+            caller,
+            request_id: new_request_id().into(),
+            location: Location::Internal,
+            source_ip: None,
+            secure_transport: true,
+            user_agent: "perimeter".into(),
+            via: None,
+            now: std::time::SystemTime::now(),
+            operation: "",
+            service,
+            input: Arc::new(serde_json::Value::Null),
+            audit: Arc::default(),
+            rest: Arc::default(),
+        }
+    }
+
     /// The address listener `id` is bound to.
     pub fn listener_addr(&self, id: &str) -> Option<SocketAddr> {
         self.inner.listeners.lock().ok()?.get(id).map(|l| l.addr)

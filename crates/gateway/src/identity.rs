@@ -121,6 +121,23 @@ impl Caller {
         }
     }
 
+    /// An AWS service principal (`sagemaker.amazonaws.com`) acting on its own in `account`.
+    pub fn service(principal: &str, account: &str) -> Caller {
+        Caller {
+            kind: IdentityType::AwsService,
+            arn: principal.to_string(),
+            account: account.to_string(),
+            principal_id: principal.to_string(),
+            user_name: None,
+            access_key_id: None,
+            principal: Principal::service(principal),
+            tags: Vec::new(),
+            identity_policies: Vec::new(),
+            boundary: None,
+            session: None,
+        }
+    }
+
     /// Whether this is the root user of `account`.
     pub fn is_root_of(&self, account: &str) -> bool {
         self.kind == IdentityType::Root && self.account == account
