@@ -78,8 +78,10 @@ fn policy_text(src: &str, n: &Node) -> String {
                 return wrap(&parts.join(",\n"));
             }
             let mut t = replace(read(&dir().join("seeds").join(s(n, "seed").unwrap())));
-            if n.get("wrap").and_then(|w| w.as_bool()) == Some(true) {
-                t = wrap(&t);
+            match n.get("wrap") {
+                Some(w) if w.as_bool() == Some(true) => t = wrap(&t),
+                Some(w) if w.as_str() == Some("object") => t = format!("{{{}}}", t.trim()),
+                _ => {}
             }
             t
         }
