@@ -670,7 +670,7 @@ fn compile_statement(
                 np.start,
                 "a statement cannot have both `Principal` and `NotPrincipal`".to_owned(),
             );
-            (None, false)
+            (get("Principal"), false)
         }
         (Some(p), None) => (Some(p), false),
         (None, Some(np)) => (Some(np), true),
@@ -736,7 +736,7 @@ fn compile_statement(
                 na.start,
                 "a statement cannot have both `Action` and `NotAction`".to_owned(),
             );
-            (None, false)
+            (get("Action"), false)
         }
         (Some(a), None) => (Some(a), false),
         (None, Some(na)) => (Some(na), true),
@@ -786,7 +786,7 @@ fn compile_statement(
                 nr.start,
                 "a statement cannot have both `Resource` and `NotResource`".to_owned(),
             );
-            (None, false)
+            (get("Resource"), false)
         }
         (Some(r), None) => (Some(r), false),
         (None, Some(nr)) => (Some(nr), true),
@@ -1133,6 +1133,7 @@ fn compile_conditions(
                     vals.start,
                     format!("condition key `{}` has an empty list of values", k.name),
                 );
+                continue;
             }
             if matches!(vals.value, Value::Object(_) | Value::Null) {
                 ck.error(

@@ -73,7 +73,11 @@ fn policy_text(src: &str, n: &Node) -> String {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|f| replace(read(&dir().join("seeds").join(f.as_str().unwrap()))).trim().to_owned())
+                    .map(|f| {
+                        replace(read(&dir().join("seeds").join(f.as_str().unwrap())))
+                            .trim()
+                            .to_owned()
+                    })
                     .collect();
                 return wrap(&parts.join(",\n"));
             }
