@@ -21,6 +21,31 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, bytes: &[u8], keep_slash: bool) {
     }
 }
 
+/// Appends `bytes` as lower-case hex.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+}
+
+/// `bytes` as lower-case hex.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    push_hex(&mut s, bytes);
+    s
+}
+
+/// Header bytes as text, trimmed (invalid UTF-8 replaced).
+pub(crate) fn header_text(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(s) => s.trim().to_owned(),
+        Err(_) => String::from_utf8_lossy(value).trim().to_owned(),
+    }
+}
+
 /// `bytes` URI-encoded as SigV4 requires (`/` encoded too).
 pub(crate) fn encode(bytes: &[u8]) -> String {
     percent_encoding::percent_encode(bytes, AWS_ENCODE).to_string()
@@ -122,6 +147,14 @@ impl<'a> RawParam<'a> {
         decode_component(self.name)
     }
 
+    /// Whether the decoded name is `name`, ignoring letter case.
+    pub fn name_is(&self, name: &str) -> bool {
+        if !self.name.contains(['%', '+']) {
+            return self.name.eq_ignore_ascii_case(name);
+        }
+        self.decoded_name().eq_ignore_ascii_case(name.as_bytes())
+    }
+
     /// The decoded value.
     pub fn decoded_value(&self) -> Vec<u8> {
         decode_component(self.value)
@@ -129,7 +162,10 @@ impl<'a> RawParam<'a> {
 
     /// The decoded value as text (invalid UTF-8 replaced).
     pub fn value_string(&self) -> String {
-        String::from_utf8_lossy(&self.decoded_value()).into_owned()
+        match String::from_utf8(self.decoded_value()) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 
 use aws_lc_rs::digest;
 
+use crate::canonical::to_hex;
 use crate::checksum::{Checksum, ChecksumAlgorithm, base64_decode};
 use crate::error::{Dialect, Error, Mismatch};
 use crate::key::{SigningKey, sha256};
@@ -75,8 +76,8 @@ impl ChunkSigning {
             "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{EMPTY_SHA256}\n{}",
             self.timestamp,
             self.scope,
-            hex::encode(self.previous),
-            hex::encode(data_sha256)
+            to_hex(&self.previous),
+            to_hex(data_sha256)
         )
     }
 
@@ -85,8 +86,8 @@ impl ChunkSigning {
             "AWS4-HMAC-SHA256-TRAILER\n{}\n{}\n{}\n{}",
             self.timestamp,
             self.scope,
-            hex::encode(self.previous),
-            hex::encode(sha256(canonical_trailers))
+            to_hex(&self.previous),
+            to_hex(&sha256(canonical_trailers))
         )
     }
 }

@@ -161,7 +161,7 @@ pub fn sign(
         headers: &headers,
         ..*req
     };
-    let canonical = build_canonical_request(&view, s3, false, &signed, &payload_hash);
+    let canonical = build_canonical_request(&view, s3, false, &signed.join(";"), &payload_hash);
     let scope = scope_of(params, time);
     let string_to_sign = string_to_sign(&timestamp, &scope, &canonical);
     let key = SigningKey::derive(
@@ -233,7 +233,7 @@ pub fn presign(req: &Request<'_>, params: &SigningParams<'_>, expires_in: u64) -
         query: &query,
         ..*req
     };
-    let canonical = build_canonical_request(&view, s3, true, &signed, &payload_hash);
+    let canonical = build_canonical_request(&view, s3, true, &signed.join(";"), &payload_hash);
     let string_to_sign = string_to_sign(&timestamp, &scope, &canonical);
     let key = SigningKey::derive(
         params.secret_access_key,

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 use aws_lc_rs::constant_time;
 
 use crate::canonical::{
-    RawParam, push_canonical_query, push_canonical_uri, push_trimmed, split_query,
+    RawParam, header_text, push_canonical_query, push_canonical_uri, push_hex, push_trimmed,
+    split_query, to_hex,
 };
 use crate::chunked::{ChunkedDecoder, ChunkedMode};
 use crate::error::{Dialect, Error, Mismatch};
@@ -127,10 +128,13 @@ pub struct Authorization {
     credential: String,
     access_key_id: String,
     scope: CredentialScope,
-    signed_headers: Vec<String>,
+    /// Lower case, `;`-separated.
+    signed_headers: String,
     signature: String,
     time: Timestamp,
     time_text: String,
+    /// The request time in the basic format, as the string to sign has it.
+    basic: String,
     date_source: DateSource,
     expires: Option<u64>,
     security_token: Option<String>,
@@ -149,9 +153,7 @@ pub struct Authorization {
 /// format, that `host` is signed, and for S3 the payload hash, the scope (service `s3`,
 /// `aws4_request`, the date of the request) and that every `x-amz-*` header is signed.
 pub fn parse(req: &Request<'_>, dialect: Option<Dialect>) -> Result<Option<Authorization>, Error> {
-    let header = req
-        .header("authorization")
-        .map(|v| String::from_utf8_lossy(v).trim().to_owned());
+    let header = req.header("authorization").map(header_text);
     let header = header.filter(|h| !h.is_empty());
     let params = split_query(req.query);
     let param = |name: &str| find_param(&params, name);
@@ -176,22 +178,23 @@ pub fn parse(req: &Request<'_>, dialect: Option<Dialect>) -> Result<Option<Autho
         }
         return Ok(None);
     }
+    let components = header.as_deref().map(header_params).unwrap_or_default();
     let credential = match &header {
-        Some(h) => header_params(h)
-            .into_iter()
+        Some(_) => components
+            .iter()
             .find(|(k, _)| *k == "Credential")
-            .map(|(_, v)| v.to_owned()),
+            .map(|(_, v)| (*v).to_owned()),
         None => param("X-Amz-Credential").map(|p| p.value_string()),
     };
     let dialect = dialect_of(req, &params, credential.as_deref(), dialect);
-    match header {
+    match &header {
         Some(h) => {
             if param("X-Amz-Algorithm").is_some() {
                 return Err(match dialect {
                     Dialect::S3 => Error::InvalidArgument {
                         message: ONE_MECHANISM.into(),
                         name: "Authorization".into(),
-                        value: h,
+                        value: h.clone(),
                     },
                     _ => Error::mismatch(
                         dialect,
@@ -199,7 +202,7 @@ pub fn parse(req: &Request<'_>, dialect: Option<Dialect>) -> Result<Option<Autho
                     ),
                 });
             }
-            parse_header(req, h, dialect).map(Some)
+            parse_header(req, h, &components, dialect).map(Some)
         }
         None => {
             if dialect != Dialect::S3 && param("X-Amz-Algorithm").is_none() {
@@ -211,9 +214,7 @@ pub fn parse(req: &Request<'_>, dialect: Option<Dialect>) -> Result<Option<Autho
 }
 
 fn find_param<'p, 'q>(params: &'p [RawParam<'q>], name: &str) -> Option<&'p RawParam<'q>> {
-    params.iter().find(|p| {
-        p.name.eq_ignore_ascii_case(name) || p.decoded_name().eq_ignore_ascii_case(name.as_bytes())
-    })
+    params.iter().find(|p| p.name_is(name))
 }
 
 fn dialect_of(
@@ -226,8 +227,10 @@ fn dialect_of(
         return d;
     }
     let has_target = req.header("x-amz-target").is_some();
-    let parts: Option<Vec<&str>> = credential.map(|c| c.split('/').collect());
-    if let Some([_, _, _, service, _]) = parts.as_deref() {
+    if let Some(c) = credential
+        && c.split('/').count() == 5
+        && let Some(service) = c.split('/').nth(3)
+    {
         return Dialect::for_service(service, has_target);
     }
     if has_target {
@@ -252,7 +255,8 @@ fn header_params(header: &str) -> Vec<(&str, &str)> {
 
 fn parse_header(
     req: &Request<'_>,
-    header: String,
+    header: &str,
+    components: &[(&str, &str)],
     dialect: Dialect,
 ) -> Result<Authorization, Error> {
     let s3 = dialect == Dialect::S3;
@@ -267,12 +271,11 @@ fn parse_header(
             Dialect::S3 => Error::InvalidArgument {
                 message: "Unsupported Authorization Type".into(),
                 name: "Authorization".into(),
-                value: header.clone(),
+                value: header.to_owned(),
             },
             _ => Error::incomplete(dialect, format!("Unsupported AWS 'algorithm': '{scheme}'")),
         });
     }
-    let components = header_params(&header);
     let get = |name: &str| {
         components
             .iter()
@@ -306,7 +309,7 @@ fn parse_header(
                 message.push_str("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ");
             }
             message.push_str("Authorization=");
-            message.push_str(&header);
+            message.push_str(header);
             return Err(Error::incomplete(dialect, message));
         }
     };
@@ -324,7 +327,7 @@ fn parse_header(
     if s3 {
         check_scope_date_s3(&scope, time, date_source, &time_text, HEADER_MALFORMED)?;
     }
-    let signed_headers = split_signed_headers(signed);
+    let signed_headers = normalize_signed_headers(signed);
     check_signed_headers(req, &signed_headers, dialect, AuthMethod::Header)?;
     Ok(Authorization {
         method: AuthMethod::Header,
@@ -335,6 +338,7 @@ fn parse_header(
         signed_headers,
         signature: signature.to_owned(),
         time,
+        basic: basic_of(time, date_source, &time_text),
         time_text,
         date_source,
         expires: None,
@@ -437,7 +441,7 @@ fn parse_presigned(
     if s3 {
         check_scope_date_s3(&scope, time, DateSource::Query, &date, CREDENTIAL_PARAMETER)?;
     }
-    let signed_headers = split_signed_headers(&signed);
+    let signed_headers = normalize_signed_headers(&signed);
     check_signed_headers(req, &signed_headers, dialect, AuthMethod::Presigned)?;
     Ok(Authorization {
         method: AuthMethod::Presigned,
@@ -448,6 +452,7 @@ fn parse_presigned(
         signed_headers,
         signature,
         time,
+        basic: basic_of(time, DateSource::Query, &date),
         time_text: date,
         date_source: DateSource::Query,
         expires,
@@ -461,7 +466,8 @@ fn parse_credential(
     dialect: Dialect,
     s3_prefix: &str,
 ) -> Result<(String, CredentialScope), Error> {
-    let parts: Vec<&str> = credential.split('/').collect();
+    let mut split = credential.split('/');
+    let parts: [Option<&str>; 6] = std::array::from_fn(|_| split.next());
     let s3_error = |detail: String| {
         let message = format!("{s3_prefix}{detail}");
         if s3_prefix == HEADER_MALFORMED {
@@ -476,7 +482,15 @@ fn parse_credential(
             }
         }
     };
-    let [akid, date, region, service, terminal] = parts.as_slice() else {
+    let [
+        Some(akid),
+        Some(date),
+        Some(region),
+        Some(service),
+        Some(terminal),
+        None,
+    ] = parts
+    else {
         return Err(if dialect == Dialect::S3 {
             s3_error(
                 "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".".into(),
@@ -501,24 +515,24 @@ fn parse_credential(
                 "incorrect date format \"{date}\". This date in the credential must be in the format \"yyyyMMdd\"."
             )));
         }
-        if *service != "s3" {
+        if service != "s3" {
             return Err(s3_error(format!(
                 "incorrect service \"{service}\". This endpoint belongs to \"s3\"."
             )));
         }
-        if *terminal != "aws4_request" {
+        if terminal != "aws4_request" {
             return Err(s3_error(format!(
                 "incorrect terminal \"{terminal}\". This endpoint uses \"aws4_request\"."
             )));
         }
     }
     let scope = CredentialScope {
-        date: (*date).to_owned(),
-        region: (*region).to_owned(),
-        service: (*service).to_owned(),
-        terminal: (*terminal).to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        terminal: terminal.to_owned(),
     };
-    Ok(((*akid).to_owned(), scope))
+    Ok((akid.to_owned(), scope))
 }
 
 fn check_scope_date_s3(
@@ -577,23 +591,25 @@ fn check_content_sha256_value(
 
 fn request_date(req: &Request<'_>) -> Option<(DateSource, String)> {
     if let Some(v) = req.header("x-amz-date") {
-        return Some((
-            DateSource::XAmzDate,
-            String::from_utf8_lossy(v).trim().to_owned(),
-        ));
+        return Some((DateSource::XAmzDate, header_text(v)));
     }
-    req.header("date").map(|v| {
-        (
-            DateSource::Date,
-            String::from_utf8_lossy(v).trim().to_owned(),
-        )
-    })
+    req.header("date")
+        .map(|v| (DateSource::Date, header_text(v)))
 }
 
 fn parse_request_time(source: DateSource, text: &str) -> Option<Timestamp> {
     match source {
         DateSource::Date => Timestamp::parse_http_date(text),
         DateSource::XAmzDate | DateSource::Query => Timestamp::parse_basic(text),
+    }
+}
+
+/// The request time as the string to sign has it: `x-amz-date` and `X-Amz-Date` are already in
+/// the basic format.
+fn basic_of(time: Timestamp, source: DateSource, text: &str) -> String {
+    match source {
+        DateSource::Date => time.to_basic(),
+        DateSource::XAmzDate | DateSource::Query => text.to_owned(),
     }
 }
 
@@ -606,27 +622,41 @@ fn bad_date(dialect: Dialect, text: &str) -> Error {
     )
 }
 
-fn split_signed_headers(signed: &str) -> Vec<String> {
-    signed
+/// The signed header names lower case, without white space or empty names, `;`-separated.
+fn normalize_signed_headers(signed: &str) -> String {
+    let clean = |h: &str| {
+        !h.is_empty()
+            && h.bytes()
+                .all(|b| !b.is_ascii_uppercase() && b != b' ' && b != b'\t')
+    };
+    if signed.split(';').all(clean) {
+        return signed.to_owned();
+    }
+    let names: Vec<String> = signed
         .split(';')
         .map(|h| h.trim().to_ascii_lowercase())
         .filter(|h| !h.is_empty())
-        .collect()
+        .collect();
+    names.join(";")
 }
 
 fn check_signed_headers(
     req: &Request<'_>,
-    signed: &[String],
+    signed: &str,
     dialect: Dialect,
     method: AuthMethod,
 ) -> Result<(), Error> {
-    let is_signed = |name: &str| signed.iter().any(|s| s.eq_ignore_ascii_case(name));
+    let is_signed = |name: &str| signed.split(';').any(|s| s.eq_ignore_ascii_case(name));
     if dialect == Dialect::S3 {
         let mut unsigned: Vec<String> = Vec::new();
         if !is_signed("host") {
             unsigned.push("host".into());
         }
         for (name, _) in req.headers {
+            let amz = name.len() > 6 && name.as_bytes()[..6].eq_ignore_ascii_case(b"x-amz-");
+            if !amz || is_signed(name) {
+                continue;
+            }
             let lower = name.to_ascii_lowercase();
             // A presigned URL's payload hash is in the query; the header is not its business.
             let exempt = method == AuthMethod::Presigned && lower == "x-amz-content-sha256";
@@ -688,8 +718,8 @@ impl Authorization {
     }
 
     /// The signed header names, lower case, in the order given.
-    pub fn signed_headers(&self) -> &[String] {
-        &self.signed_headers
+    pub fn signed_headers(&self) -> impl Iterator<Item = &str> {
+        self.signed_headers.split(';')
     }
 
     /// The signature as sent.
@@ -796,7 +826,7 @@ impl Authorization {
                 ),
             ));
         }
-        let date = self.time.date_stamp();
+        let date = self.basic.get(..8).unwrap_or("");
         if scope.date != date {
             return Err(Error::mismatch(
                 d,
@@ -911,7 +941,7 @@ impl Authorization {
         if self.dialect == Dialect::S3 && self.method == AuthMethod::Presigned {
             return Some(UNSIGNED_PAYLOAD.into());
         }
-        req.body.map(|b| hex::encode(sha256(b)))
+        req.body.map(|b| to_hex(&sha256(b)))
     }
 
     /// The canonical request of `req` as this signature covers it.
@@ -963,7 +993,7 @@ impl Authorization {
             return Err(Error::signature_mismatch(d, None));
         };
         let canonical = self.canonical_request_bytes(req, &payload_hash);
-        let timestamp = self.time.to_basic();
+        let timestamp = self.basic.clone();
         let scope_string = scope.as_scope_string();
         let string_to_sign = string_to_sign(&timestamp, &scope_string, &canonical);
         let computed = key.sign(string_to_sign.as_bytes());
@@ -1013,7 +1043,7 @@ pub(crate) fn build_canonical_request(
     req: &Request<'_>,
     s3: bool,
     presigned: bool,
-    signed_headers: &[String],
+    signed_headers: &str,
     payload_hash: &str,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + req.path.len() + req.query.len());
@@ -1023,10 +1053,10 @@ pub(crate) fn build_canonical_request(
     out.push(b'\n');
     let params = split_query(req.query);
     push_canonical_query(&mut out, &params, |p| {
-        presigned && p.decoded_name().eq_ignore_ascii_case(b"X-Amz-Signature")
+        presigned && p.name_is("X-Amz-Signature")
     });
     out.push(b'\n');
-    for name in signed_headers {
+    for name in signed_headers.split(';').filter(|n| !n.is_empty()) {
         out.extend_from_slice(name.as_bytes());
         out.push(b':');
         for (i, value) in req.header_values(name).enumerate() {
@@ -1038,12 +1068,7 @@ pub(crate) fn build_canonical_request(
         out.push(b'\n');
     }
     out.push(b'\n');
-    for (i, name) in signed_headers.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
+    out.extend_from_slice(signed_headers.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(payload_hash.as_bytes());
     out
@@ -1058,7 +1083,7 @@ pub(crate) fn string_to_sign(timestamp: &str, scope: &str, canonical_request: &[
     s.push('\n');
     s.push_str(scope);
     s.push('\n');
-    s.push_str(&hex::encode(sha256(canonical_request)));
+    push_hex(&mut s, &sha256(canonical_request));
     s
 }
 
@@ -1129,7 +1154,7 @@ pub struct Verified {
 impl Verified {
     /// The request's signature (the seed of chunk signatures), hex.
     pub fn signature(&self) -> String {
-        hex::encode(self.seed)
+        to_hex(&self.seed)
     }
 
     /// Checks the SHA-256 of the body, read after verification, against [`Payload::Sha256`]. Other
