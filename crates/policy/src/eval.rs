@@ -180,6 +180,9 @@ struct Env<'r, 'a> {
     req: &'r Request<'a>,
     vars: Vars<'a>,
     has_boundary: bool,
+    service: &'a str,
+    name: &'a str,
+    resource: Option<[&'a str; 6]>,
 }
 
 fn match_principal(spec: &PrincipalSpec, p: &Principal) -> Option<Grant> {
@@ -293,15 +296,16 @@ fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Gran
     let action = s
         .actions
         .iter()
-        .any(|p| p.matches(req.action, true, &env.vars))
+        .any(|p| p.matches(req.action, env.service, env.name, &env.vars))
         != s.not_action;
     if !T::ON && !action {
         return None;
     }
-    let resource = s
-        .resources
-        .as_ref()
-        .map(|rs| rs.iter().any(|p| p.matches(req.resource, &env.vars)) != s.not_resource);
+    let resource = s.resources.as_ref().map(|rs| {
+        rs.iter()
+            .any(|p| p.matches_split(req.resource, env.resource.as_ref(), &env.vars))
+            != s.not_resource
+    });
     if !T::ON && resource == Some(false) {
         return None;
     }
@@ -407,10 +411,14 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         kind,
         PrincipalKind::User | PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
     );
+    let (service, name) = req.action.split_once(':').unwrap_or(("", req.action));
     let env = Env {
         req,
         vars: Vars(req.context),
         has_boundary: bounded && boundary.is_some(),
+        service,
+        name,
+        resource: crate::pattern::arn_split(req.resource),
     };
     let mut denies = [false; 9];
     let deny = |d: &mut [bool; 9], k: PolicyType| {

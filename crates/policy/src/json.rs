@@ -165,14 +165,15 @@ pub fn parse(text: &str) -> Result<Node<'_>, Error> {
             ':' if matches!(node.value, Value::String(_)) => {
                 // a `"Name": value, ...` fragment: report a more specific mistake inside it, if any
                 let wrapped = format!("{{{}}}", &text[node.start..]);
-                if let Err(mut e) = parse(&wrapped) {
-                    if e.offset > 0 && e.offset < wrapped.len() - 1 {
-                        e.offset = e.offset - 1 + node.start;
-                        let (l, c) = position(text, e.offset);
-                        e.line = l;
-                        e.column = c;
-                        return Err(e);
-                    }
+                if let Err(mut e) = parse(&wrapped)
+                    && e.offset > 0
+                    && e.offset < wrapped.len() - 1
+                {
+                    e.offset = e.offset - 1 + node.start;
+                    let (l, c) = position(text, e.offset);
+                    e.line = l;
+                    e.column = c;
+                    return Err(e);
                 }
                 "unexpected `:` after the first value: this is a fragment (`\"Name\": value`), not a JSON document; a policy is an object `{ ... }`".to_owned()
             }

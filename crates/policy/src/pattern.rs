@@ -245,13 +245,22 @@ fn parse_var(inner: &str) -> Result<VarSpec<'_>, String> {
 }
 
 #[inline]
+fn bytes_eq(a: &[u8], b: &[u8], ci: bool) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if ci {
+        a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+    } else if a.len() <= 16 {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    } else {
+        a == b
+    }
+}
+
+#[inline]
 fn starts_with_ci(text: &[u8], lit: &[u8], ci: bool) -> bool {
-    text.len() >= lit.len()
-        && if ci {
-            text[..lit.len()].eq_ignore_ascii_case(lit)
-        } else {
-            &text[..lit.len()] == lit
-        }
+    text.len() >= lit.len() && bytes_eq(&text[..lit.len()], lit, ci)
 }
 
 #[inline]
@@ -265,26 +274,71 @@ fn char_len(text: &[u8], i: usize) -> usize {
     .min(text.len() - i)
 }
 
+/// First position at or after `from` where `lit` occurs in `s` (on a character boundary).
+#[inline]
+fn find_from(s: &[u8], from: usize, lit: &[u8], ci: bool) -> Option<usize> {
+    if lit.is_empty() {
+        return Some(from);
+    }
+    if s.len() < lit.len() {
+        return None;
+    }
+    let first = lit[0];
+    let last = s.len() - lit.len();
+    let mut i = from;
+    while i <= last {
+        let b = s[i];
+        if (b == first || (ci && b.eq_ignore_ascii_case(&first)))
+            && bytes_eq(&s[i..i + lit.len()], lit, ci)
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+fn lit_of<'a, R: Resolve + ?Sized>(t: &'a Tok, r: &'a R) -> Option<Option<&'a str>> {
+    match t {
+        Tok::Lit(l) => Some(Some(l)),
+        Tok::Var { key, default } => Some(resolve(key, default, r)),
+        _ => None,
+    }
+}
+
 fn glob<R: Resolve + ?Sized>(toks: &[Tok], text: &str, ci: bool, r: &R) -> bool {
     let s = text.as_bytes();
-    // fast paths
+    // fast paths for the common shapes
     match toks {
         [] => return s.is_empty(),
         [Tok::Star] => return true,
-        [Tok::Lit(l)] => {
-            return l.len() == s.len() && starts_with_ci(s, l.as_bytes(), ci);
+        [Tok::Lit(l)] => return bytes_eq(s, l.as_bytes(), ci),
+        [Tok::Lit(l), Tok::Star] => return starts_with_ci(s, l.as_bytes(), ci),
+        [Tok::Star, Tok::Lit(l)] => {
+            let l = l.as_bytes();
+            return s.len() >= l.len() && bytes_eq(&s[s.len() - l.len()..], l, ci);
         }
+        [Tok::Star, Tok::Lit(l), Tok::Star] => return find_from(s, 0, l.as_bytes(), ci).is_some(),
         _ => {}
     }
     let mut ti = 0usize;
     let mut si = 0usize;
+    // (token after the star, text position it was tried at)
     let mut star: Option<(usize, usize)> = None;
     loop {
         if ti < toks.len() {
             let ok = match &toks[ti] {
                 Tok::Star => {
-                    star = Some((ti + 1, si));
                     ti += 1;
+                    // jump to the next occurrence of the literal that follows, if any
+                    if let Some(next) = toks.get(ti).and_then(|t| lit_of(t, r)) {
+                        let Some(l) = next else { return false };
+                        match find_from(s, si, l.as_bytes(), ci) {
+                            Some(p) => si = p,
+                            None => return false,
+                        }
+                    }
+                    star = Some((ti, si));
                     continue;
                 }
                 Tok::One => {
@@ -295,20 +349,12 @@ fn glob<R: Resolve + ?Sized>(toks: &[Tok], text: &str, ci: bool, r: &R) -> bool 
                         false
                     }
                 }
-                Tok::Lit(l) => {
-                    if starts_with_ci(&s[si..], l.as_bytes(), ci) {
-                        si += l.len();
-                        true
-                    } else {
-                        false
-                    }
-                }
-                Tok::Var { key, default } => {
-                    let Some(v) = resolve(key, default, r) else {
+                t => {
+                    let Some(Some(l)) = lit_of(t, r) else {
                         return false;
                     };
-                    if starts_with_ci(&s[si..], v.as_bytes(), ci) {
-                        si += v.len();
+                    if starts_with_ci(&s[si..], l.as_bytes(), ci) {
+                        si += l.len();
                         true
                     } else {
                         false
@@ -322,14 +368,77 @@ fn glob<R: Resolve + ?Sized>(toks: &[Tok], text: &str, ci: bool, r: &R) -> bool 
         } else if si == s.len() {
             return true;
         }
+        // backtrack: let the last star swallow one more character
         match star {
             Some((sti, ssi)) if ssi < s.len() => {
-                let n = ssi + char_len(s, ssi);
+                let mut n = ssi + char_len(s, ssi);
+                if let Some(Some(l)) = toks.get(sti).and_then(|t| lit_of(t, r)) {
+                    match find_from(s, n, l.as_bytes(), ci) {
+                        Some(p) => n = p,
+                        None => return false,
+                    }
+                }
                 star = Some((sti, n));
                 ti = sti;
                 si = n;
             }
             _ => return false,
+        }
+    }
+}
+
+/// Splits an ARN into its six parts (the last keeps any further `:`); `None` when it has fewer.
+#[inline]
+pub(crate) fn arn_split(s: &str) -> Option<[&str; 6]> {
+    let mut out = [""; 6];
+    let mut rest = s;
+    for slot in out.iter_mut().take(5) {
+        let c = rest.find(':')?;
+        *slot = &rest[..c];
+        rest = &rest[c + 1..];
+    }
+    out[5] = rest;
+    Some(out)
+}
+
+/// A compiled Action/NotAction entry: the service prefix compared on its own (case-insensitive)
+/// when it has no wildcard, then the action name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ActionPattern {
+    service: Option<Box<str>>,
+    pat: Pattern,
+}
+
+impl ActionPattern {
+    pub fn compile(s: &str) -> ActionPattern {
+        let none = &mut Vec::new();
+        match s.split_once(':') {
+            Some((svc, name)) if !svc.contains(['*', '?']) => ActionPattern {
+                service: Some(svc.to_ascii_lowercase().into()),
+                pat: Pattern::compile(name, true, false, none),
+            },
+            _ => ActionPattern {
+                service: None,
+                pat: Pattern::compile(s, true, false, none),
+            },
+        }
+    }
+
+    /// `service`/`name` are the request's action split at its first `:`.
+    #[inline]
+    pub fn matches<R: Resolve + ?Sized>(
+        &self,
+        action: &str,
+        service: &str,
+        name: &str,
+        r: &R,
+    ) -> bool {
+        match &self.service {
+            Some(svc) => {
+                bytes_eq(svc.as_bytes(), service.as_bytes(), true)
+                    && self.pat.matches(name, true, r)
+            }
+            None => self.pat.matches(action, true, r),
         }
     }
 }
@@ -357,24 +466,31 @@ impl ArnPattern {
     /// a `:`; in the resource part they match anything, `/` and `:` included. A value that is not
     /// ARN-shaped is compared as a whole.
     pub fn matches<R: Resolve + ?Sized>(&self, arn: &str, r: &R) -> bool {
+        self.matches_split(arn, arn_split(arn).as_ref(), r)
+    }
+
+    /// As [`ArnPattern::matches`], with the value already split by [`arn_split`].
+    #[inline]
+    pub fn matches_split<R: Resolve + ?Sized>(
+        &self,
+        arn: &str,
+        split: Option<&[&str; 6]>,
+        r: &R,
+    ) -> bool {
         if self.whole.is_star() {
             return true;
         }
-        match &self.parts {
-            Some(parts) => {
-                let mut rest = arn;
-                for p in parts.iter().take(5) {
-                    let Some(c) = rest.find(':') else {
-                        return self.whole.matches(arn, false, r);
-                    };
-                    if !p.matches(&rest[..c], false, r) {
-                        return false;
-                    }
-                    rest = &rest[c + 1..];
-                }
-                parts[5].matches(rest, false, r)
+        match (&self.parts, split) {
+            (Some(parts), Some(v)) => {
+                // the resource part first: it differs most often
+                parts[5].matches(v[5], false, r)
+                    && parts[2].matches(v[2], false, r)
+                    && parts[4].matches(v[4], false, r)
+                    && parts[3].matches(v[3], false, r)
+                    && parts[1].matches(v[1], false, r)
+                    && parts[0].matches(v[0], false, r)
             }
-            None => self.whole.matches(arn, false, r),
+            _ => self.whole.matches(arn, false, r),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::condition::{self, CondValue, Condition, OpParse, SetOp};
 use crate::json::{self, Node, Value};
-use crate::pattern::{ArnPattern, Pattern, VarIssue};
+use crate::pattern::{ActionPattern, ArnPattern, VarIssue};
 use crate::validate::{Finding, Severity};
 
 /// Where a policy is attached, which decides which elements it may use and how it combines.
@@ -153,7 +153,7 @@ pub(crate) struct Statement {
     pub column: u32,
     pub principal: Option<PrincipalSpec>,
     pub not_principal: bool,
-    pub actions: Vec<Pattern>,
+    pub actions: Vec<ActionPattern>,
     pub not_action: bool,
     /// `None` when the statement has no Resource/NotResource (trust policies).
     pub resources: Option<Vec<ArnPattern>>,
@@ -338,7 +338,7 @@ impl Checker<'_> {
 
     /// A string or an array of strings; JSON numbers and booleans are accepted where IAM
     /// accepts them (condition values) when `scalars` is set.
-    fn strings<'n>(&mut self, node: &'n Node, what: &str, scalars: bool) -> Vec<(String, usize)> {
+    fn strings(&mut self, node: &Node, what: &str, scalars: bool) -> Vec<(String, usize)> {
         let mut out = Vec::new();
         let mut one = |c: &mut Self, n: &Node| match &n.value {
             Value::String(s) => out.push((s.to_string(), n.start)),
@@ -719,14 +719,15 @@ fn compile_statement(
         (_, Some(p)) => compile_principal(ck, p, elem),
         (_, None) => None,
     };
-    if not_principal && effect == Some(Effect::Allow) {
-        if let Some(p) = pnode {
-            ck.warn(
-                p.start,
-                "`Allow` with `NotPrincipal` grants access to every principal not listed, anonymous users included"
-                    .to_owned(),
-            );
-        }
+    if not_principal
+        && effect == Some(Effect::Allow)
+        && let Some(p) = pnode
+    {
+        ck.warn(
+            p.start,
+            "`Allow` with `NotPrincipal` grants access to every principal not listed, anonymous users included"
+                .to_owned(),
+        );
     }
 
     // Action / NotAction
@@ -775,7 +776,7 @@ fn compile_statement(
                     );
                 }
             }
-            actions.push(Pattern::compile(&s, true, false, &mut Vec::new()));
+            actions.push(ActionPattern::compile(&s));
         }
     }
 
@@ -834,9 +835,6 @@ fn compile_statement(
     let mut conditions = Vec::new();
     if let Some(c) = get("Condition") {
         compile_conditions(ck, c, variables, has_version, &mut conditions);
-        if effect == Some(Effect::Allow) {
-            // nothing more: warnings are per operator
-        }
     }
 
     let effect = effect?;
