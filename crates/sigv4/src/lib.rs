@@ -23,6 +23,8 @@ mod canonical;
 mod checksum;
 mod chunked;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key;
 mod request;
 mod sign;
