@@ -190,6 +190,17 @@ fn decode_component(s: &str) -> Vec<u8> {
     }
 }
 
+/// A query component (name or value) as the canonical query string has it: decoded and encoded
+/// again; borrowed when it is already in that form.
+fn canonical_component(raw: &str) -> std::borrow::Cow<'_, [u8]> {
+    if raw.bytes().all(is_unreserved) {
+        return std::borrow::Cow::Borrowed(raw.as_bytes());
+    }
+    let mut out = Vec::with_capacity(raw.len() + 8);
+    encode_into(&mut out, &decode_component(raw), false);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Appends the canonical query string: every pair decoded and encoded again, sorted by name, then
 /// value; pairs for which `skip` is true are left out.
 pub(crate) fn push_canonical_query(
@@ -197,14 +208,11 @@ pub(crate) fn push_canonical_query(
     params: &[RawParam<'_>],
     skip: impl Fn(&RawParam<'_>) -> bool,
 ) {
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(params.len());
-    for p in params.iter().filter(|p| !skip(p)) {
-        let mut name = Vec::with_capacity(p.name.len() + 8);
-        encode_into(&mut name, &p.decoded_name(), false);
-        let mut value = Vec::with_capacity(p.value.len() + 8);
-        encode_into(&mut value, &p.decoded_value(), false);
-        pairs.push((name, value));
-    }
+    let mut pairs: Vec<_> = params
+        .iter()
+        .filter(|p| !skip(p))
+        .map(|p| (canonical_component(p.name), canonical_component(p.value)))
+        .collect();
     pairs.sort_unstable();
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
