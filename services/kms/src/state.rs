@@ -1,0 +1,275 @@
+//! KMS's working state: every key and alias in memory, with compiled policies and unwrapped material.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use gateway::AwsError;
+use policy::{Policy, PolicyType};
+
+use crate::crypto::{self, Material};
+use crate::errors;
+use crate::keypolicy;
+use crate::records::{AliasRecord, KeyRecord, KeyState, MaterialRecord};
+
+/// The `aad` the instance keyring binds to a key's material.
+pub fn material_aad(key_id: &str, version: u32) -> Vec<u8> {
+    format!("kms:key-material:{key_id}:{version}").into_bytes()
+}
+
+/// A policy that allows nothing to anyone, for a stored key policy that no longer compiles.
+fn deny_all() -> Arc<Policy> {
+    static DENY: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+    DENY.get_or_init(|| {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"StoredPolicyInvalid","Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        Arc::new(Policy::parse(text, PolicyType::Key).expect("a literal policy parses"))
+    })
+    .clone()
+}
+
+/// A key in memory.
+pub struct Key {
+    pub rec: KeyRecord,
+    /// The key policy alone.
+    pub policy: Arc<Policy>,
+    /// The key policy with every grant compiled in; `None` when that document is too large to
+    /// compile, in which case the grants that can apply to a caller are compiled per request.
+    pub effective: Option<Arc<Policy>>,
+    /// Unwrapped material by version.
+    pub materials: HashMap<u32, Arc<Material>>,
+}
+
+impl Key {
+    /// Builds the in-memory key from its record: compiles its policy and unwraps its material.
+    pub fn load(rec: KeyRecord, keyring: &storage::Keyring) -> Result<Key, String> {
+        let mut materials = HashMap::new();
+        for m in &rec.materials {
+            let wrapped = STANDARD
+                .decode(&m.wrapped)
+                .map_err(|e| format!("material {} of key {}: {e}", m.version, rec.id))?;
+            let plain = keyring
+                .unwrap(&wrapped, &material_aad(&rec.id, m.version))
+                .map_err(|e| format!("material {} of key {}: {e}", m.version, rec.id))?;
+            let material = Material::from_bytes(&plain[..])
+                .map_err(|_| format!("material {} of key {} is malformed", m.version, rec.id))?;
+            materials.insert(m.version, Arc::new(material));
+        }
+        let policy = match Policy::parse(&rec.policy, PolicyType::Key) {
+            Ok(p) => Arc::new(p),
+            Err(e) => {
+                tracing::warn!(key = %rec.id, error = %e, "stored key policy no longer parses; the key denies everything");
+                deny_all()
+            }
+        };
+        let mut key = Key {
+            rec,
+            policy,
+            effective: None,
+            materials,
+        };
+        key.recompile();
+        Ok(key)
+    }
+
+    /// Recompiles the effective policy after the key policy or the grants change.
+    pub fn recompile(&mut self) {
+        self.effective = if self.rec.grants.is_empty() {
+            Some(self.policy.clone())
+        } else {
+            keypolicy::compile_with_grants(&self.rec.policy, &self.rec.grants).map(Arc::new)
+        };
+    }
+
+    /// Replaces the key policy (already validated).
+    pub fn set_policy(&mut self, text: String, policy: Arc<Policy>) {
+        self.rec.policy = text;
+        self.policy = policy;
+        self.recompile();
+    }
+
+    /// The key ARN.
+    pub fn arn(&self) -> String {
+        self.rec.arn()
+    }
+
+    /// The policy that decides a request of `principals` (the caller's ARN, role ARN, account...).
+    pub fn policy_for(&self, principals: &[String]) -> Arc<Policy> {
+        if let Some(p) = &self.effective {
+            return p.clone();
+        }
+        let relevant = self
+            .rec
+            .grants
+            .iter()
+            .filter(|g| principals.iter().any(|p| p == &g.grantee));
+        keypolicy::compile_with_grants(&self.rec.policy, relevant)
+            .map(Arc::new)
+            .unwrap_or_else(|| {
+                tracing::warn!(key = %self.rec.id, "grants for this caller do not fit in a key policy; they are not applied");
+                self.policy.clone()
+            })
+    }
+
+    /// Whether the key can be used in cryptographic operations: `DisabledException` or
+    /// `KMSInvalidStateException` otherwise.
+    pub fn usable(&self) -> Result<(), AwsError> {
+        match self.rec.state {
+            KeyState::Enabled => Ok(()),
+            KeyState::Disabled => Err(errors::disabled(&self.arn())),
+            KeyState::PendingDeletion => Err(errors::pending_deletion(&self.arn())),
+        }
+    }
+
+    /// Fails with `KMSInvalidStateException` when the key is pending deletion.
+    pub fn not_pending_deletion(&self) -> Result<(), AwsError> {
+        if self.rec.state == KeyState::PendingDeletion {
+            return Err(errors::pending_deletion(&self.arn()));
+        }
+        Ok(())
+    }
+
+    /// The current material and its version.
+    pub fn current(&self) -> Result<(u32, Arc<Material>, String), AwsError> {
+        let m = self
+            .rec
+            .current_material()
+            .ok_or_else(|| AwsError::internal(format!("key {} has no material", self.rec.id)))?;
+        let material =
+            self.materials.get(&m.version).cloned().ok_or_else(|| {
+                AwsError::internal(format!("key {} lost its material", self.rec.id))
+            })?;
+        Ok((m.version, material, m.material_id.clone()))
+    }
+
+    /// Adds a new material version (rotation); returns it for the caller to persist.
+    pub fn add_material(
+        &mut self,
+        keyring: &storage::Keyring,
+        now: f64,
+        rotation_type: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let version = self
+            .rec
+            .materials
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let (record, material) = new_material(keyring, &self.rec.id, version, now, rotation_type)?;
+        self.rec.materials.push(record);
+        self.materials.insert(version, Arc::new(material));
+        Ok(())
+    }
+
+    /// Whether the deletion date has passed.
+    pub fn expired(&self, now: f64) -> bool {
+        self.rec.state == KeyState::PendingDeletion
+            && self.rec.deletion_date.is_some_and(|d| d <= now)
+    }
+}
+
+/// Fresh random material for `key_id` version `version`, wrapped for the record.
+pub fn new_material(
+    keyring: &storage::Keyring,
+    key_id: &str,
+    version: u32,
+    now: f64,
+    rotation_type: Option<&str>,
+) -> Result<(MaterialRecord, Material), AwsError> {
+    let bytes = crypto::random_bytes(crypto::MATERIAL_LEN)
+        .map_err(|_| AwsError::internal("random source failed"))?;
+    let wrapped = keyring
+        .wrap(&bytes[..], &material_aad(key_id, version))
+        .map_err(AwsError::internal)?;
+    let material =
+        Material::from_bytes(&bytes[..]).map_err(|_| AwsError::internal("cipher setup failed"))?;
+    let material_id =
+        crypto::random_hex64().map_err(|_| AwsError::internal("random source failed"))?;
+    Ok((
+        MaterialRecord {
+            version,
+            material_id,
+            wrapped: STANDARD.encode(wrapped),
+            created: now,
+            rotation_type: rotation_type.map(str::to_string),
+        },
+        material,
+    ))
+}
+
+/// Every key and alias.
+#[derive(Default)]
+pub struct State {
+    pub keys: BTreeMap<String, Key>,
+    /// By `account/alias/name`.
+    pub aliases: BTreeMap<String, AliasRecord>,
+    /// Alias names by key id.
+    pub alias_index: HashMap<String, BTreeSet<String>>,
+}
+
+impl State {
+    /// Adds or replaces an alias.
+    pub fn put_alias(&mut self, alias: AliasRecord) {
+        let key = storage::Record::key(&alias);
+        if let Some(old) = self.aliases.get(&key)
+            && let Some(set) = self.alias_index.get_mut(&old.target)
+        {
+            set.remove(&old.name);
+        }
+        self.alias_index
+            .entry(alias.target.clone())
+            .or_default()
+            .insert(alias.name.clone());
+        self.aliases.insert(key, alias);
+    }
+
+    /// Removes an alias.
+    pub fn remove_alias(&mut self, record_key: &str) -> Option<AliasRecord> {
+        let old = self.aliases.remove(record_key)?;
+        if let Some(set) = self.alias_index.get_mut(&old.target) {
+            set.remove(&old.name);
+        }
+        Some(old)
+    }
+
+    /// The alias names of a key.
+    pub fn aliases_of(&self, key_id: &str) -> Vec<String> {
+        self.alias_index
+            .get(key_id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A key that exists (not past its deletion date).
+    pub fn live(&self, id: &str, now: f64) -> Option<&Key> {
+        self.keys.get(id).filter(|k| !k.expired(now))
+    }
+
+    /// Removes keys whose deletion date has passed, with their aliases; adds the deletes to `batch`.
+    pub fn purge_expired(&mut self, now: f64, batch: &mut storage::Batch) {
+        let expired: Vec<String> = self
+            .keys
+            .values()
+            .filter(|k| k.expired(now))
+            .map(|k| k.rec.id.clone())
+            .collect();
+        for id in expired {
+            self.keys.remove(&id);
+            batch.delete::<KeyRecord>(&id);
+            for name in self.alias_index.remove(&id).unwrap_or_default() {
+                let account = self
+                    .aliases
+                    .values()
+                    .find(|a| a.name == name && a.target == id)
+                    .map(|a| a.account.clone());
+                if let Some(account) = account {
+                    let rk = crate::records::alias_record_key(&account, &name);
+                    self.aliases.remove(&rk);
+                    batch.delete::<AliasRecord>(&rk);
+                }
+            }
+        }
+    }
+}
