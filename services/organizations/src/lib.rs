@@ -1,0 +1,332 @@
+//! AWS Organizations: organizations, accounts (created with their own root credentials and
+//! an `OrganizationAccountAccessRole`), organizational units, and the two authorization
+//! policy types, service control policies and resource control policies.
+//!
+//! State lives in memory behind one lock and is written through to the store: a handler
+//! checks everything, changes memory, queues its batch (carrying the call's audit record)
+//! under the lock, and waits for durability after releasing it.
+//!
+//! [`Organizations`] is also the gateway's organization directory
+//! ([`gateway::Organizations`]), asked on every request: what it answers is precomputed for
+//! every account (org id, `aws:PrincipalOrgPaths`, compiled SCPs and RCPs per level, root →
+//! OUs → account) and rebuilt whenever the organization changes.
+
+#![forbid(unsafe_code)]
+
+mod errors;
+mod ops;
+pub mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use gateway::{AwsError, Call, OrgAccount, ServiceDef};
+use policy::Policy;
+use storage::Batch;
+
+pub use ops::*;
+
+use crate::state::{
+    AccountRec, AttachmentRec, CreateStatusRec, CredentialsRec, Kind, Org, OrgRec, OuRec,
+    PolicyEntry, PolicyRec, State,
+};
+
+/// The trimmed botocore model (`tools/trim-model.py organizations`).
+const MODEL: &str = include_str!("../organizations.json");
+
+/// AWS's limit on the size of an SCP or RCP document, in characters.
+pub const MAX_POLICY_SIZE: usize = 5120;
+
+/// `FullAWSAccess`.
+const FULL_AWS_ACCESS: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": "*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+/// `RCPFullAWSAccess`.
+const RCP_FULL_AWS_ACCESS: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Principal": "*",
+      "Action": "*",
+      "Resource": "*"
+    }
+  ]
+}"#;
+
+/// AWS Organizations for every organization of the instance.
+pub struct Organizations {
+    store: storage::Store,
+    config: gateway::Config,
+    iam: Arc<iam::Iam>,
+    state: RwLock<State>,
+    /// `FullAWSAccess` and `RCPFullAWSAccess`.
+    managed: Vec<PolicyEntry>,
+    /// What the gateway asks for on every request, per account.
+    cache: RwLock<Arc<HashMap<String, Arc<OrgAccount>>>>,
+}
+
+fn poisoned() -> AwsError {
+    AwsError::internal("organizations state lock poisoned")
+}
+
+fn managed_policies() -> Vec<PolicyEntry> {
+    let mut out = Vec::new();
+    for (kind, id, name, text) in [
+        (
+            Kind::Scp,
+            "p-FullAWSAccess",
+            "FullAWSAccess",
+            FULL_AWS_ACCESS,
+        ),
+        (
+            Kind::Rcp,
+            "p-RCPFullAWSAccess",
+            "RCPFullAWSAccess",
+            RCP_FULL_AWS_ACCESS,
+        ),
+    ] {
+        match Policy::parse(text, kind.policy_type()) {
+            Ok(p) => out.push(PolicyEntry {
+                id: id.into(),
+                name: name.into(),
+                description: "Allows access to every operation".into(),
+                kind,
+                content: text.into(),
+                aws_managed: true,
+                compiled: Arc::new(p),
+                tags: Vec::new(),
+            }),
+            Err(e) => tracing::error!(error = %e, "{name} does not compile"),
+        }
+    }
+    out
+}
+
+impl Organizations {
+    /// Loads every organization from `store`.
+    pub fn open(
+        store: &storage::Store,
+        config: &gateway::Config,
+        iam: Arc<iam::Iam>,
+    ) -> Result<Arc<Organizations>, storage::Error> {
+        let managed = managed_policies();
+        let mut st = State::default();
+        for rec in store.table::<OrgRec>().load_all()? {
+            let mut org = Org::new(rec);
+            for p in &managed {
+                org.policies.insert(p.id.clone(), p.clone());
+            }
+            st.orgs.insert(org.rec.id.clone(), org);
+        }
+        for a in store.table::<AccountRec>().load_all()? {
+            if let Some(org) = st.orgs.get_mut(&a.org_id) {
+                st.by_account.insert(a.id.clone(), a.org_id.clone());
+                org.accounts.insert(a.id.clone(), a);
+            }
+        }
+        for ou in store.table::<OuRec>().load_all()? {
+            if let Some(org) = st.orgs.get_mut(&ou.org_id) {
+                org.ous.insert(ou.id.clone(), ou);
+            }
+        }
+        for p in store.table::<PolicyRec>().load_all()? {
+            let Some(org) = st.orgs.get_mut(&p.org_id) else {
+                continue;
+            };
+            match Policy::parse(&p.content, p.kind.policy_type()) {
+                Ok(compiled) => {
+                    org.policies.insert(p.id.clone(), entry_of(p, compiled));
+                }
+                Err(e) => {
+                    tracing::error!(policy = %p.id, error = %e, "stored policy does not compile")
+                }
+            }
+        }
+        for a in store.table::<AttachmentRec>().load_all()? {
+            if let Some(org) = st.orgs.get_mut(&a.org_id) {
+                org.attachments.insert((a.policy_id, a.target_id));
+            }
+        }
+        for s in store.table::<CreateStatusRec>().load_all()? {
+            if let Some(org) = st.orgs.get_mut(&s.org_id) {
+                org.statuses.insert(s.id.clone(), s);
+            }
+        }
+        let cache = build_cache(&st);
+        Ok(Arc::new(Organizations {
+            store: store.clone(),
+            config: config.clone(),
+            iam,
+            state: RwLock::new(st),
+            managed,
+            cache: RwLock::new(Arc::new(cache)),
+        }))
+    }
+
+    /// The `organizations` service.
+    pub fn service_def(self: &Arc<Self>) -> ServiceDef {
+        match ServiceDef::new("organizations", MODEL) {
+            Ok(def) => ops::register(def, self),
+            // The embedded model is part of the build; a broken one is caught by the tests.
+            Err(e) => panic!("organizations model: {e}"),
+        }
+    }
+
+    /// The served region.
+    pub fn region(&self) -> &str {
+        &self.config.region
+    }
+
+    /// Reads the state.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&State) -> Result<T, AwsError>,
+    ) -> Result<T, AwsError> {
+        let st = self.state.read().map_err(|_| poisoned())?;
+        f(&st)
+    }
+
+    /// Changes the state: `f` checks everything before it changes anything. The batch is
+    /// queued (with the call's audit record) under the lock, the directory the gateway
+    /// reads is rebuilt, and durability is awaited after the lock is released.
+    pub(crate) async fn write<T, F>(&self, call: &Call, f: F) -> Result<T, AwsError>
+    where
+        F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError> + Send,
+        T: Send,
+    {
+        let (out, pending) = {
+            let mut st = self.state.write().map_err(|_| poisoned())?;
+            let mut batch = Batch::new();
+            let out = f(&mut st, &mut batch)?;
+            let pending = call.submit(batch);
+            let cache = build_cache(&st);
+            if let Ok(mut c) = self.cache.write() {
+                *c = Arc::new(cache);
+            }
+            (out, pending)
+        };
+        pending.await?;
+        Ok(out)
+    }
+
+    /// The AWS managed policies, for a new organization.
+    pub(crate) fn managed(&self) -> &[PolicyEntry] {
+        &self.managed
+    }
+
+    /// IAM, for accounts and roles Organizations creates.
+    pub(crate) fn iam(&self) -> &Arc<iam::Iam> {
+        &self.iam
+    }
+
+    /// The store's keyring.
+    pub(crate) fn keyring(&self) -> &storage::Keyring {
+        self.store.keyring()
+    }
+}
+
+pub(crate) fn entry_of(p: PolicyRec, compiled: Policy) -> PolicyEntry {
+    PolicyEntry {
+        id: p.id,
+        name: p.name,
+        description: p.description,
+        kind: p.kind,
+        content: p.content,
+        aws_managed: false,
+        compiled: Arc::new(compiled),
+        tags: p.tags,
+    }
+}
+
+/// Every account's organization facts: id, path, and the SCPs and RCPs of each level from
+/// the root down to the account (a policy type that is not enabled contributes nothing).
+fn build_cache(st: &State) -> HashMap<String, Arc<OrgAccount>> {
+    let mut out = HashMap::new();
+    for org in st.orgs.values() {
+        for acct in org.accounts.values() {
+            let mut levels = org.chain(&acct.parent_id);
+            levels.push(acct.id.clone());
+            let per_kind = |kind: Kind| -> Vec<Vec<Arc<Policy>>> {
+                if !org.rec.enabled.contains(&kind) {
+                    return Vec::new();
+                }
+                levels
+                    .iter()
+                    .map(|t| {
+                        org.attached(t, kind)
+                            .into_iter()
+                            .map(|p| p.compiled.clone())
+                            .collect()
+                    })
+                    .collect()
+            };
+            out.insert(
+                acct.id.clone(),
+                Arc::new(OrgAccount {
+                    org_id: org.rec.id.clone(),
+                    paths: vec![org.path(&acct.parent_id)],
+                    management: acct.id == org.rec.management_account,
+                    scps: per_kind(Kind::Scp),
+                    rcps: per_kind(Kind::Rcp),
+                }),
+            );
+        }
+    }
+    out
+}
+
+impl gateway::Organizations for Organizations {
+    fn account(&self, account: &str) -> Option<Arc<OrgAccount>> {
+        self.cache.read().ok()?.get(account).cloned()
+    }
+}
+
+/// Random lowercase letters and digits.
+pub(crate) fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    random_from(len, ALPHABET)
+}
+
+pub(crate) fn random_from(len: usize, alphabet: &[u8]) -> String {
+    let mut bytes = vec![0u8; len];
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect()
+}
+
+/// Prints nothing; reads the root credentials Organizations generated for `account_id`
+/// from a store (for `perimeter account credentials`). `Ok(None)` when it created no such
+/// account.
+pub fn stored_root_credentials(
+    store: &storage::Store,
+    account_id: &str,
+) -> Result<Option<(String, String)>, String> {
+    use base64::Engine;
+    let Some(rec) = store
+        .table::<CredentialsRec>()
+        .get(account_id)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let wrapped = base64::engine::general_purpose::STANDARD
+        .decode(&rec.wrapped_secret)
+        .map_err(|_| "stored account credentials are corrupt".to_string())?;
+    let plain = store
+        .keyring()
+        .unwrap(&wrapped, &CredentialsRec::aad(account_id))
+        .map_err(|e| e.to_string())?;
+    let secret = String::from_utf8(plain.to_vec()).map_err(|e| e.to_string())?;
+    Ok(Some((rec.access_key_id, secret)))
+}
