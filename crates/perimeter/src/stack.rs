@@ -8,13 +8,16 @@ pub struct Stack {
     pub iam: Arc<iam::Iam>,
     /// CloudTrail: lookups over the audit trail.
     pub cloudtrail: Arc<cloudtrail::CloudTrail>,
+    /// KMS: keys, key policies, grants and envelope encryption.
+    pub kms: Arc<kms::Kms>,
 }
 
 impl Stack {
     /// Opens every service over the store.
     pub fn open(store: &storage::Store, config: &gateway::Config) -> Result<Stack, storage::Error> {
         let iam = iam::Iam::open(store, config)?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new() })
+        let kms = kms::Kms::open(store, config)?;
+        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms })
     }
 
     /// The gateway serving every service.
@@ -24,6 +27,7 @@ impl Stack {
             builder = builder.service(def);
         }
         builder = builder.service(self.cloudtrail.service_def());
+        builder = builder.service(self.kms.service_def());
         builder.build()
     }
 
