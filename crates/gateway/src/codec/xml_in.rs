@@ -74,7 +74,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         for a in e.attributes() {
             let a = a.map_err(|e| err(format!("bad attribute: {e}")))?;
             let value = a
-                .unescape_value()
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|e| err(format!("bad attribute value: {e}")))?;
             el.attributes
                 .push((local(a.key.as_ref()).to_string(), value.into_owned()));
@@ -209,7 +209,10 @@ fn value(model: &Model, r: &ShapeRef, el: &Element, depth: usize) -> Result<Valu
             let val_name = v.location_name.as_deref().unwrap_or("value");
             let mut out = Map::new();
             for entry in el.children_named("entry") {
-                let key = entry.child(key_name).map(|e| e.text.clone()).unwrap_or_default();
+                let key = entry
+                    .child(key_name)
+                    .map(|e| e.text.clone())
+                    .unwrap_or_default();
                 let val = match entry.child(val_name) {
                     Some(e) => value(model, v, e, depth + 1)?,
                     None => Value::Null,

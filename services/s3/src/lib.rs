@@ -1,0 +1,178 @@
+//! Amazon S3: buckets, objects, versions, multipart uploads, bucket policies, Block Public
+//! Access, SSE-S3 and SSE-KMS, over the REST-XML protocol (path-style and
+//! virtual-hosted-style).
+//!
+//! Each operation is one type here, declaring what S3 authorizes for it (`access`) and doing
+//! the work (`ops`). Object bodies stream through the encrypted blob store (`storage::blob`),
+//! never buffered whole and never written in plaintext; metadata lives in memory and is
+//! written through to the store, each change committed with the call's audit record.
+
+#![forbid(unsafe_code)]
+
+mod access;
+mod body;
+mod checksum;
+mod error;
+mod http_semantics;
+mod input;
+mod kms_client;
+mod names;
+mod ops;
+mod public;
+mod router;
+mod sse;
+mod state;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gateway::{Authorization, AwsError, Call, Operation, ServiceDef};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use access::AccessPointFacts;
+pub use input::Input;
+pub use public::is_public as is_public_policy;
+pub use sse::{DataKey, GeneratedKey, KeyFuture, KeyService, NoKms};
+
+/// The S3 service.
+pub struct S3 {
+    store: storage::Store,
+    config: gateway::Config,
+    state: Mutex<state::State>,
+    keys: sse::Keys,
+}
+
+impl S3 {
+    /// Opens S3 over `store`, calling `kms` for SSE-KMS.
+    pub fn open(
+        store: &storage::Store,
+        config: &gateway::Config,
+        kms: Arc<kms::Kms>,
+    ) -> Result<Arc<S3>, storage::Error> {
+        S3::open_with(store, config, Arc::new(kms_client::KmsKeys(kms)))
+    }
+
+    /// Opens S3 over `store` with KMS behind `keys` (SSE-KMS), loading its state and removing
+    /// blobs no metadata refers to (writes interrupted by a crash).
+    pub fn open_with(
+        store: &storage::Store,
+        config: &gateway::Config,
+        keys: Arc<dyn KeyService>,
+    ) -> Result<Arc<S3>, storage::Error> {
+        let state = state::State::load(store)?;
+        if !store.is_read_only() {
+            let live = state.live_blobs();
+            let removed = store.blobs().sweep(|id| live.contains(id))?;
+            if removed > 0 {
+                tracing::info!(removed, "removed unreferenced object blobs");
+            }
+        }
+        Ok(Arc::new(S3 {
+            store: store.clone(),
+            config: config.clone(),
+            state: Mutex::new(state),
+            keys: sse::Keys::new(store.keyring().clone(), keys),
+        }))
+    }
+
+    /// The service as the gateway routes to it.
+    pub fn service_def(self: &Arc<Self>) -> ServiceDef {
+        let def = match ServiceDef::new("s3", MODEL) {
+            Ok(d) => d,
+            // The embedded model is part of the build; failing to parse it is a build defect.
+            Err(e) => panic!("embedded S3 model: {e}"),
+        };
+        let router = Arc::new(router::S3Router::new(def.model.clone()));
+        register(def.rest_router(router), self)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, state::State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The bucket facts authorization needs, if the bucket exists.
+    pub(crate) fn bucket_facts(&self, bucket: &str) -> Option<access::BucketFacts> {
+        self.lock().buckets.get(bucket).map(access::BucketFacts::of)
+    }
+}
+
+const MODEL: &str = include_str!("../s3.json");
+
+macro_rules! operations {
+    ($($name:ident => $module:ident :: $auth:ident, $handle:ident;)*) => {
+        $(
+            #[doc = concat!("The `", stringify!($name), "` operation.")]
+            #[derive(Debug, Serialize, Deserialize)]
+            #[serde(transparent)]
+            pub struct $name(pub Input);
+
+            impl Operation for $name {
+                type Service = S3;
+                type Output = Value;
+                const NAME: &'static str = stringify!($name);
+
+                fn authorize(&self, svc: &S3, call: &Call) -> Result<Authorization, AwsError> {
+                    ops::$module::$auth(svc, call, &self.0)
+                }
+
+                fn handle(
+                    self,
+                    svc: Arc<S3>,
+                    call: Call,
+                ) -> impl std::future::Future<Output = Result<Value, AwsError>> + Send {
+                    ops::$module::$handle(svc, call, self.0)
+                }
+            }
+        )*
+
+        fn register(def: ServiceDef, svc: &Arc<S3>) -> ServiceDef {
+            def$(.operation::<$name>(svc))*
+        }
+    };
+}
+
+operations! {
+    ListBuckets => bucket::auth_list_buckets, list_buckets;
+    CreateBucket => bucket::auth_create_bucket, create_bucket;
+    DeleteBucket => bucket::auth_delete_bucket, delete_bucket;
+    HeadBucket => bucket::auth_head_bucket, head_bucket;
+    GetBucketLocation => bucket::auth_get_bucket_location, get_bucket_location;
+    GetBucketAcl => bucket::auth_get_bucket_acl, get_bucket_acl;
+    PutBucketPolicy => bucket::auth_put_bucket_policy, put_bucket_policy;
+    GetBucketPolicy => bucket::auth_get_bucket_policy, get_bucket_policy;
+    DeleteBucketPolicy => bucket::auth_delete_bucket_policy, delete_bucket_policy;
+    GetBucketPolicyStatus => bucket::auth_get_bucket_policy_status, get_bucket_policy_status;
+    PutBucketTagging => bucket::auth_put_bucket_tagging, put_bucket_tagging;
+    GetBucketTagging => bucket::auth_get_bucket_tagging, get_bucket_tagging;
+    DeleteBucketTagging => bucket::auth_delete_bucket_tagging, delete_bucket_tagging;
+    PutBucketVersioning => bucket::auth_put_bucket_versioning, put_bucket_versioning;
+    GetBucketVersioning => bucket::auth_get_bucket_versioning, get_bucket_versioning;
+    PutBucketEncryption => bucket::auth_put_bucket_encryption, put_bucket_encryption;
+    GetBucketEncryption => bucket::auth_get_bucket_encryption, get_bucket_encryption;
+    DeleteBucketEncryption => bucket::auth_delete_bucket_encryption, delete_bucket_encryption;
+    PutPublicAccessBlock => bucket::auth_put_public_access_block, put_public_access_block;
+    GetPublicAccessBlock => bucket::auth_get_public_access_block, get_public_access_block;
+    DeletePublicAccessBlock => bucket::auth_delete_public_access_block, delete_public_access_block;
+    PutBucketOwnershipControls => bucket::auth_put_ownership_controls, put_ownership_controls;
+    GetBucketOwnershipControls => bucket::auth_get_ownership_controls, get_ownership_controls;
+    DeleteBucketOwnershipControls => bucket::auth_delete_ownership_controls, delete_ownership_controls;
+    PutObject => object::auth_put_object, put_object;
+    GetObject => object::auth_get_object, get_object;
+    HeadObject => object::auth_get_object, head_object;
+    DeleteObject => object::auth_delete_object, delete_object;
+    DeleteObjects => object::auth_delete_objects, delete_objects;
+    CopyObject => object::auth_copy_object, copy_object;
+    PutObjectTagging => object::auth_put_object_tagging, put_object_tagging;
+    GetObjectTagging => object::auth_get_object_tagging, get_object_tagging;
+    DeleteObjectTagging => object::auth_delete_object_tagging, delete_object_tagging;
+    ListObjects => list::auth_list_objects, list_objects;
+    ListObjectsV2 => list::auth_list_objects, list_objects_v2;
+    ListObjectVersions => list::auth_list_object_versions, list_object_versions;
+    CreateMultipartUpload => multipart::auth_create, create;
+    UploadPart => multipart::auth_upload_part, upload_part;
+    UploadPartCopy => multipart::auth_upload_part_copy, upload_part_copy;
+    CompleteMultipartUpload => multipart::auth_complete, complete;
+    AbortMultipartUpload => multipart::auth_abort, abort;
+    ListMultipartUploads => multipart::auth_list_uploads, list_uploads;
+    ListParts => multipart::auth_list_parts, list_parts;
+}
