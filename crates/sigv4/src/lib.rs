@@ -18,6 +18,16 @@
 //!
 //! Errors carry the AWS error code, HTTP status and message of each case, by protocol
 //! ([`Dialect`]); the caller renders them.
+//!
+//! Pass [`Authorization::precheck`] the region the service signs with: IAM and the global STS
+//! endpoint sign with `us-east-1` whatever the server's region.
+//!
+//! Where this differs from AWS, or AWS is not documented:
+//! - A JSON request's `X-Amz-Target` must be signed (it names the operation); the SDKs always sign it.
+//! - Services other than S3 ignore a presigned URL's `X-Amz-Expires` and allow the usual 15
+//!   minutes, as STS does; S3 enforces it (at most 604800; 0 has always expired).
+//! - Signature Version 2, SigV4a (`AWS4-ECDSA-P256-SHA256`) and S3 POST policies are not supported.
+//! - S3 canonicalizes the path by decoding and encoding it again, except that `%2F` stays escaped.
 
 mod canonical;
 mod checksum;

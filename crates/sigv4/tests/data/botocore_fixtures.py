@@ -23,8 +23,9 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import botocore
+import botocore.session
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
+from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
 
@@ -53,6 +54,9 @@ def record(name, service, credentials, request):
         f"header host: {parts.netloc}",
     ]
     for header, value in request.headers.items():
+        # Unsigned and different on every run or machine.
+        if header.lower() in ("user-agent", "amz-sdk-invocation-id"):
+            continue
         if isinstance(value, bytes):
             value = value.decode("utf-8")
         lines.append(f"header {header}: {value}")
@@ -60,6 +64,40 @@ def record(name, service, credentials, request):
     lines.append("end")
     print("\n".join(lines))
     print()
+
+
+class Captured:
+    """A sent request as the client's hooks see it."""
+
+    def __init__(self, method, url, headers, body):
+        self.method, self.url, self.headers, self.body = method, url, headers, body
+
+
+def client_call(name, service, endpoint, call, credentials=KEY):
+    """Makes `call` with a real botocore client and records the request it sends."""
+    sent = []
+
+    def before_send(request, **kwargs):
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        sent.append(Captured(request.method, request.url, request.headers, body))
+        return AWSResponse(request.url, 599, {}, None)
+
+    client = botocore.session.get_session().create_client(
+        service, region_name="us-east-1", endpoint_url=endpoint, verify=False,
+        aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    client.meta.events.register("before-send", before_send)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW):
+        try:
+            call(client)
+        except Exception:
+            pass
+    signing_name = client.meta.service_model.signing_name
+    record(name, signing_name, credentials, sent[0])
 
 
 def signed(name, signer, service, url, method="GET", headers=None, body=b"", credentials=KEY, context=None, **kw):
@@ -112,3 +150,27 @@ signed("s3-presigned-put", S3SigV4QueryAuth, "s3", "http://127.0.0.1:4566/bucket
 signed("sts-presigned-get-caller-identity", SigV4QueryAuth, "sts",
        "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15",
        headers={"x-k8s-aws-id": "my-cluster"}, expires=60)
+
+# Whole client calls: what aws-cli and boto3 send, checksums and aws-chunked bodies included.
+HTTP, HTTPS = "http://127.0.0.1:4566", "https://127.0.0.1:4566"
+client_call("client-s3-put-object-http", "s3", HTTP,
+            lambda c: c.put_object(Bucket="bucket", Key="data/a b.txt", Body=b"hello world", Metadata={"k": "v"}))
+client_call("client-s3-put-object-https-trailer", "s3", HTTPS,
+            lambda c: c.put_object(Bucket="bucket", Key="data/x.bin", Body=b"x" * 20000))
+client_call("client-s3-upload-part-https-trailer", "s3", HTTPS,
+            lambda c: c.upload_part(Bucket="bucket", Key="big", UploadId="u-1", PartNumber=2, Body=b"p" * 5000,
+                                    ChecksumAlgorithm="SHA256"), credentials=SESSION)
+client_call("client-s3-list-objects-v2", "s3", HTTP,
+            lambda c: c.list_objects_v2(Bucket="bucket", Prefix="a b/ü+x", Delimiter="/", MaxKeys=7))
+client_call("client-s3-delete-objects", "s3", HTTP,
+            lambda c: c.delete_objects(Bucket="bucket", Delete={"Objects": [{"Key": "a"}, {"Key": "b&c"}]}))
+client_call("client-sts-assume-role", "sts", HTTP,
+            lambda c: c.assume_role(RoleArn="arn:aws:iam::000000000000:role/r", RoleSessionName="session-1",
+                                    ExternalId="ext-1", Tags=[{"Key": "team", "Value": "data"}]))
+client_call("client-iam-create-user", "iam", HTTP, lambda c: c.create_user(UserName="alice", Path="/eng/"))
+client_call("client-kms-encrypt", "kms", HTTP, lambda c: c.encrypt(KeyId="alias/k", Plaintext=b"secret"),
+            credentials=SESSION)
+client_call("client-sagemaker-list-notebooks", "sagemaker", HTTP, lambda c: c.list_notebook_instances())
+client_call("client-logs-put-log-events", "logs", HTTP,
+            lambda c: c.put_log_events(logGroupName="g", logStreamName="s",
+                                       logEvents=[{"timestamp": 1, "message": "m"}]))
