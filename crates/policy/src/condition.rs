@@ -525,6 +525,7 @@ pub(crate) struct Condition {
     pub op: Operator,
     /// Lower case.
     pub key: String,
+    pub key_hash: u64,
     pub key_name: String,
     pub values: Vec<CondValue>,
 }
@@ -698,7 +699,7 @@ impl Condition {
     /// Evaluates the condition against the request context.
     pub fn eval(&self, ctx: &Context) -> bool {
         let r = Vars(ctx);
-        let value = ctx.get_lower(&self.key);
+        let value = ctx.get_hashed(self.key_hash, &self.key);
         let values: &[String] = value.map(Value::as_slice).unwrap_or(&[]);
         let base = self.op.base;
         if base == Base::Null {

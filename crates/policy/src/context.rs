@@ -77,8 +77,28 @@ impl From<&[&str]> for Value {
 /// replaces the earlier value.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// (lower-cased key, key as given, value)
-    entries: Vec<(String, String, Value)>,
+    /// `key_hash` of each entry's key, kept apart so lookups scan one small array.
+    hashes: Vec<u64>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    hash: u64,
+    lower: String,
+    key: String,
+    value: Value,
+}
+
+/// FNV-1a of the ASCII-lower-cased bytes: cheap, and lets lookups compare one word first.
+#[inline]
+pub(crate) fn key_hash(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= b.to_ascii_lowercase() as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 impl Context {
@@ -91,11 +111,22 @@ impl Context {
         let key = key.as_ref();
         let lower = key.to_ascii_lowercase();
         let value = value.into();
-        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == lower) {
-            e.1 = key.to_owned();
-            e.2 = value;
+        let hash = key_hash(&lower);
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.hash == hash && e.lower == lower)
+        {
+            e.key = key.to_owned();
+            e.value = value;
         } else {
-            self.entries.push((lower, key.to_owned(), value));
+            self.hashes.push(hash);
+            self.entries.push(Entry {
+                hash,
+                lower,
+                key: key.to_owned(),
+                value,
+            });
         }
     }
 
@@ -110,21 +141,33 @@ impl Context {
         let i = self
             .entries
             .iter()
-            .position(|e| e.0.eq_ignore_ascii_case(key))?;
-        Some(self.entries.remove(i).2)
+            .position(|e| e.lower.eq_ignore_ascii_case(key))?;
+        self.hashes.remove(i);
+        Some(self.entries.remove(i).value)
     }
 
     /// The value of `key`, compared case-insensitively.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.entries
-            .iter()
-            .find(|e| e.0.len() == key.len() && e.0.eq_ignore_ascii_case(key))
-            .map(|e| &e.2)
+        self.get_hashed(key_hash(key), key)
     }
 
     /// Lookup with a key that is already lower case (compiled policies store keys that way).
     pub(crate) fn get_lower(&self, lower: &str) -> Option<&Value> {
-        self.entries.iter().find(|e| e.0 == lower).map(|e| &e.2)
+        self.get_hashed(key_hash(lower), lower)
+    }
+
+    /// Lookup with the key's [`key_hash`] computed in advance.
+    #[inline]
+    pub(crate) fn get_hashed(&self, hash: u64, key: &str) -> Option<&Value> {
+        for (i, h) in self.hashes.iter().enumerate() {
+            if *h == hash {
+                let e = &self.entries[i];
+                if e.lower.len() == key.len() && e.lower.eq_ignore_ascii_case(key) {
+                    return Some(&e.value);
+                }
+            }
+        }
+        None
     }
 
     pub fn contains(&self, key: &str) -> bool {
@@ -141,6 +184,6 @@ impl Context {
 
     /// The keys (as first given) and values.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|e| (e.1.as_str(), &e.2))
+        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 }

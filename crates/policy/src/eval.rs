@@ -181,6 +181,7 @@ struct Env<'r, 'a> {
     vars: Vars<'a>,
     has_boundary: bool,
     service: &'a str,
+    service_bit: u64,
     name: &'a str,
     resource: Option<[&'a str; 6]>,
 }
@@ -293,6 +294,9 @@ fn not_principal_exempts(spec: &PrincipalSpec, p: &Principal) -> bool {
 /// Evaluates one statement; `Some(grant)` when it applies to the request.
 fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Grant> {
     let req = env.req;
+    if !T::ON && s.service_filter & env.service_bit == 0 {
+        return None;
+    }
     let action = s
         .actions
         .iter()
@@ -368,6 +372,9 @@ fn eval_policy<T: Tracer>(
     }
     let mut out = Outcome2::default();
     for s in &p.statements {
+        if !T::ON && s.effect == Effect::Allow && out.allow == Some(Grant::Direct) {
+            continue;
+        }
         if let Some(g) = eval_statement(s, env, t) {
             match s.effect {
                 Effect::Deny => out.deny = true,
@@ -417,6 +424,7 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         vars: Vars(req.context),
         has_boundary: bounded && boundary.is_some(),
         service,
+        service_bit: crate::pattern::service_bit(service),
         name,
         resource: crate::pattern::arn_split(req.resource),
     };

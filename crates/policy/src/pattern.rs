@@ -244,18 +244,33 @@ fn parse_var(inner: &str) -> Result<VarSpec<'_>, String> {
     Ok(VarSpec::Key(key, default))
 }
 
+#[inline(always)]
+fn load8(s: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[..8]);
+    u64::from_ne_bytes(w)
+}
+
 #[inline]
 fn bytes_eq(a: &[u8], b: &[u8], ci: bool) -> bool {
     if a.len() != b.len() {
         return false;
     }
     if ci {
-        a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
-    } else if a.len() <= 16 {
-        a.iter().zip(b).all(|(x, y)| x == y)
-    } else {
-        a == b
+        return a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y));
     }
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if load8(&a[i..]) != load8(&b[i..]) {
+            return false;
+        }
+        i += 8;
+    }
+    i == n || load8(&a[n - 8..]) == load8(&b[n - 8..])
 }
 
 #[inline]
@@ -390,6 +405,9 @@ fn glob<R: Resolve + ?Sized>(toks: &[Tok], text: &str, ci: bool, r: &R) -> bool 
 /// Splits an ARN into its six parts (the last keeps any further `:`); `None` when it has fewer.
 #[inline]
 pub(crate) fn arn_split(s: &str) -> Option<[&str; 6]> {
+    if !s.starts_with("arn:") {
+        return None;
+    }
     let mut out = [""; 6];
     let mut rest = s;
     for slot in out.iter_mut().take(5) {
@@ -399,6 +417,13 @@ pub(crate) fn arn_split(s: &str) -> Option<[&str; 6]> {
     }
     out[5] = rest;
     Some(out)
+}
+
+/// One bit (of 64) chosen by the lower-cased service prefix: a statement keeps the union of its
+/// actions' bits, so most statements for other services are skipped with one AND.
+#[inline]
+pub(crate) fn service_bit(service: &str) -> u64 {
+    1u64 << (crate::context::key_hash(service) % 64)
 }
 
 /// A compiled Action/NotAction entry: the service prefix compared on its own (case-insensitive)
@@ -424,6 +449,15 @@ impl ActionPattern {
         }
     }
 
+    /// Bit of this pattern's service in a statement's service filter; all bits when the service
+    /// part has a wildcard.
+    pub fn service_bits(&self) -> u64 {
+        match &self.service {
+            Some(svc) => service_bit(svc),
+            None => u64::MAX,
+        }
+    }
+
     /// `service`/`name` are the request's action split at its first `:`.
     #[inline]
     pub fn matches<R: Resolve + ?Sized>(
@@ -443,12 +477,41 @@ impl ActionPattern {
     }
 }
 
+/// One ARN part (partition, service, region or account) of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Any,
+    Lit(Box<str>),
+    Glob(Pattern),
+}
+
+impl Part {
+    fn new(p: Pattern) -> Part {
+        match p.toks.as_slice() {
+            [Tok::Star] => Part::Any,
+            [] => Part::Lit("".into()),
+            [Tok::Lit(l)] => Part::Lit(l.clone()),
+            _ => Part::Glob(p),
+        }
+    }
+
+    #[inline]
+    fn matches<R: Resolve + ?Sized>(&self, v: &str, r: &R) -> bool {
+        match self {
+            Part::Any => true,
+            Part::Lit(l) => bytes_eq(l.as_bytes(), v.as_bytes(), false),
+            Part::Glob(p) => p.matches(v, false, r),
+        }
+    }
+}
+
 /// A compiled Resource/NotResource entry or an ARN condition value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ArnPattern {
     pub whole: Pattern,
-    /// The six ARN parts, when the pattern is ARN-shaped.
-    pub parts: Option<Box<[Pattern; 6]>>,
+    /// Partition, service, region, account (never crossing a `:`), then the resource part,
+    /// when the pattern is ARN-shaped (starts with `arn:` and has five colons).
+    parts: Option<Box<([Part; 4], Pattern)>>,
 }
 
 impl ArnPattern {
@@ -457,7 +520,14 @@ impl ArnPattern {
         let parts = if whole.is_star() {
             None
         } else {
-            whole.split_arn().map(Box::new)
+            whole.split_arn().and_then(|[a, p, sv, rg, ac, res]| {
+                (a.toks.as_slice() == [Tok::Lit("arn".into())]).then(|| {
+                    Box::new((
+                        [Part::new(p), Part::new(sv), Part::new(rg), Part::new(ac)],
+                        res,
+                    ))
+                })
+            })
         };
         ArnPattern { whole, parts }
     }
@@ -481,14 +551,14 @@ impl ArnPattern {
             return true;
         }
         match (&self.parts, split) {
-            (Some(parts), Some(v)) => {
+            (Some(pp), Some(v)) => {
+                let (parts, res) = &**pp;
                 // the resource part first: it differs most often
-                parts[5].matches(v[5], false, r)
-                    && parts[2].matches(v[2], false, r)
-                    && parts[4].matches(v[4], false, r)
-                    && parts[3].matches(v[3], false, r)
-                    && parts[1].matches(v[1], false, r)
-                    && parts[0].matches(v[0], false, r)
+                res.matches(v[5], false, r)
+                    && parts[1].matches(v[2], r)
+                    && parts[3].matches(v[4], r)
+                    && parts[2].matches(v[3], r)
+                    && parts[0].matches(v[1], r)
             }
             _ => self.whole.matches(arn, false, r),
         }

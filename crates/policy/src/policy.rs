@@ -154,6 +154,9 @@ pub(crate) struct Statement {
     pub principal: Option<PrincipalSpec>,
     pub not_principal: bool,
     pub actions: Vec<ActionPattern>,
+    /// Union of the actions' service bits (all bits for NotAction): a request whose service bit
+    /// is not set cannot match `Action`.
+    pub service_filter: u64,
     pub not_action: bool,
     /// `None` when the statement has no Resource/NotResource (trust policies).
     pub resources: Option<Vec<ArnPattern>>,
@@ -845,6 +848,11 @@ fn compile_statement(
         column,
         principal,
         not_principal,
+        service_filter: if not_action {
+            u64::MAX
+        } else {
+            actions.iter().fold(0, |m, a| m | a.service_bits())
+        },
         actions,
         not_action,
         resources,
@@ -1212,6 +1220,7 @@ fn compile_conditions(
             out.push(Condition {
                 op_name: opkey.name.to_string(),
                 op,
+                key_hash: crate::context::key_hash(&lower),
                 key: lower,
                 key_name: k.name.to_string(),
                 values,
