@@ -365,6 +365,7 @@ fn eval_policy<T: Tracer>(
     env: &Env,
     t: &mut T,
     kind: PolicyType,
+    allow_known: bool,
     label: impl FnOnce() -> String,
 ) -> Outcome2 {
     if T::ON {
@@ -372,7 +373,9 @@ fn eval_policy<T: Tracer>(
     }
     let mut out = Outcome2::default();
     for s in &p.statements {
-        if !T::ON && s.effect == Effect::Allow && out.allow == Some(Grant::Direct) {
+        // On the fast path, once an allow at full strength is known only denies can matter.
+        if !T::ON && s.effect == Effect::Allow && (allow_known || out.allow == Some(Grant::Direct))
+        {
             continue;
         }
         if let Some(g) = eval_statement(s, env, t) {
@@ -448,7 +451,7 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     let mut id_allow = false;
     if iam {
         for (i, pol) in set.identity.iter().enumerate() {
-            let r = eval_policy(pol, &env, t, PolicyType::Identity, || {
+            let r = eval_policy(pol, &env, t, PolicyType::Identity, id_allow, || {
                 format!("identity[{i}]")
             });
             id_allow |= r.allow.is_some();
@@ -470,7 +473,7 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         (PolicyType::Trust, set.trust),
     ] {
         let Some(pol) = pol else { continue };
-        let r = eval_policy(pol, &env, t, pk, || pk.as_str().to_owned());
+        let r = eval_policy(pol, &env, t, pk, false, || pk.as_str().to_owned());
         if r.deny {
             deny(&mut denies, pk);
         }
@@ -487,7 +490,7 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         if bounded {
             let mut any = false;
             for (i, pol) in b.iter().enumerate() {
-                let r = eval_policy(pol, &env, t, PolicyType::Boundary, || {
+                let r = eval_policy(pol, &env, t, PolicyType::Boundary, any, || {
                     format!("boundary[{i}]")
                 });
                 any |= r.allow.is_some();
@@ -505,7 +508,7 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         if iam && kind != PrincipalKind::Root {
             let mut any = false;
             for (i, pol) in sp.iter().enumerate() {
-                let r = eval_policy(pol, &env, t, PolicyType::Session, || {
+                let r = eval_policy(pol, &env, t, PolicyType::Session, any, || {
                     format!("session[{i}]")
                 });
                 any |= r.allow.is_some();
@@ -531,8 +534,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
             for (l, level) in set.scps.iter().enumerate() {
                 let mut any = false;
                 for (i, pol) in level.iter().enumerate() {
-                    let r =
-                        eval_policy(pol, &env, t, PolicyType::Scp, || format!("scps[{l}][{i}]"));
+                    let r = eval_policy(pol, &env, t, PolicyType::Scp, any, || {
+                        format!("scps[{l}][{i}]")
+                    });
                     any |= r.allow.is_some();
                     if r.deny {
                         deny(&mut denies, PolicyType::Scp);
@@ -549,7 +553,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     }
     for (l, level) in set.rcps.iter().enumerate() {
         for (i, pol) in level.iter().enumerate() {
-            let r = eval_policy(pol, &env, t, PolicyType::Rcp, || format!("rcps[{l}][{i}]"));
+            let r = eval_policy(pol, &env, t, PolicyType::Rcp, true, || {
+                format!("rcps[{l}][{i}]")
+            });
             if r.deny {
                 deny(&mut denies, PolicyType::Rcp);
             }
@@ -559,7 +565,9 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
     // VPC endpoint policies: each must allow.
     let mut vpce_ok = true;
     for (i, pol) in set.vpce.iter().enumerate() {
-        let r = eval_policy(pol, &env, t, PolicyType::Vpce, || format!("vpce[{i}]"));
+        let r = eval_policy(pol, &env, t, PolicyType::Vpce, false, || {
+            format!("vpce[{i}]")
+        });
         if r.deny {
             deny(&mut denies, PolicyType::Vpce);
         }
