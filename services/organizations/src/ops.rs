@@ -55,6 +55,7 @@ pub(crate) fn register(def: ServiceDef, svc: &Arc<Organizations>) -> ServiceDef 
         .operation::<ListCreateAccountStatus>(svc)
         .operation::<DescribeAccount>(svc)
         .operation::<ListAccounts>(svc)
+        .operation::<RemoveAccountFromOrganization>(svc)
         .operation::<ListAccountsForParent>(svc)
         .operation::<ListRoots>(svc)
         .operation::<CreateOrganizationalUnit>(svc)
@@ -988,6 +989,48 @@ impl ListAccounts {
     }
 }
 operation!(ListAccounts -> AccountsOutput);
+
+/// `RemoveAccountFromOrganization`: the account leaves and is a standalone account again
+/// (its IAM identities and credentials stay).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RemoveAccountFromOrganization {
+    pub account_id: String,
+}
+
+impl RemoveAccountFromOrganization {
+    fn checks(&self, svc: &Organizations, call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(target_check(
+            svc,
+            call,
+            "organizations:RemoveAccountFromOrganization",
+            &self.account_id,
+        )))
+    }
+
+    async fn run(self, svc: &Organizations, call: &Call) -> Result<Empty, AwsError> {
+        check_account_id(&self.account_id)?;
+        let caller = call.account().to_string();
+        svc.write(call, move |st, batch| {
+            let org = st.managed_by_mut(&caller)?;
+            if !org.accounts.contains_key(&self.account_id) {
+                return Err(errors::account_not_found());
+            }
+            if self.account_id == org.management() {
+                return Err(errors::constraint(
+                    "You can't remove the management account from an organization. To delete the organization, call DeleteOrganization.",
+                ));
+            }
+            detach_all(org, &self.account_id, batch);
+            org.accounts.remove(&self.account_id);
+            batch.delete::<AccountRec>(&self.account_id);
+            st.by_account.remove(&self.account_id);
+            Ok(Empty {})
+        })
+        .await
+    }
+}
+operation!(RemoveAccountFromOrganization -> Empty);
 
 /// `ListAccountsForParent`.
 #[derive(Debug, Serialize, Deserialize)]
