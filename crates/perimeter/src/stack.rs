@@ -10,6 +10,8 @@ pub struct Stack {
     pub cloudtrail: Arc<cloudtrail::CloudTrail>,
     /// KMS: keys, key policies, grants and envelope encryption.
     pub kms: Arc<kms::Kms>,
+    /// S3: buckets and encrypted objects.
+    pub s3: Arc<s3::S3>,
 }
 
 impl Stack {
@@ -17,7 +19,8 @@ impl Stack {
     pub fn open(store: &storage::Store, config: &gateway::Config) -> Result<Stack, storage::Error> {
         let iam = iam::Iam::open(store, config)?;
         let kms = kms::Kms::open(store, config)?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms })
+        let s3 = s3::S3::open(store, config, kms.clone())?;
+        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, s3 })
     }
 
     /// The gateway serving every service.
@@ -28,6 +31,7 @@ impl Stack {
         }
         builder = builder.service(self.cloudtrail.service_def());
         builder = builder.service(self.kms.service_def());
+        builder = builder.service(self.s3.service_def());
         builder.build()
     }
 
