@@ -196,6 +196,16 @@ impl BlobStore {
 
     /// Starts a new blob sealed under `data_key`. Write the plaintext, then [`BlobWriter::finish`].
     pub fn create(&self, data_key: &[u8; 32]) -> Result<BlobWriter> {
+        self.create_with_size_hint(data_key, None)
+    }
+
+    /// [`BlobStore::create`] for a blob of (about) `size` plaintext bytes, e.g. from `Content-Length`:
+    /// the file is preallocated, which makes writing large blobs faster.
+    pub fn create_with_size_hint(
+        &self,
+        data_key: &[u8; 32],
+        size: Option<u64>,
+    ) -> Result<BlobWriter> {
         let id = BlobId::random()?;
         let mut salt = [0u8; 32];
         aws_lc_rs::rand::fill(&mut salt)?;
@@ -218,7 +228,20 @@ impl BlobStore {
                     .open(&tmp)
                     .map_err(|e| Error::io(&tmp, e))?;
                 file.write_all(&header).map_err(|e| Error::io(&tmp, e))?;
-                Sink::File { file, tmp }
+                let mut sink = Sink::File {
+                    file,
+                    tmp,
+                    written: HEADER_LEN as u64,
+                    allocated: 0,
+                };
+                if let Some(size) = size.filter(|&s| s > FLUSH_AT as u64) {
+                    let segments = segment_count(size, SEGMENT_SIZE);
+                    let total = (HEADER_LEN as u64)
+                        .saturating_add(size)
+                        .saturating_add(segments.saturating_mul(TAG_LEN as u64));
+                    sink.preallocate(total);
+                }
+                sink
             }
             Backend::Memory(_) => Sink::Memory(header.to_vec()),
         };
@@ -403,9 +426,43 @@ fn aad(id: &BlobId, index: u64, last: bool) -> [u8; 25] {
 }
 
 enum Sink {
-    File { file: File, tmp: PathBuf },
+    File {
+        file: File,
+        tmp: PathBuf,
+        /// Bytes written to the file so far.
+        written: u64,
+        /// Bytes preallocated (from offset 0).
+        allocated: u64,
+    },
     Memory(Vec<u8>),
     Done,
+}
+
+/// Preallocation ahead of the write position when the size is not known in advance.
+const PREALLOCATE_STEP: u64 = 64 << 20;
+
+impl Sink {
+    /// Best effort: extends the file's allocation to `end` bytes without changing its size.
+    fn preallocate(&mut self, end: u64) {
+        if let Sink::File {
+            file, allocated, ..
+        } = self
+            && end > *allocated
+        {
+            #[cfg(target_os = "linux")]
+            {
+                let flags = rustix::fs::FallocateFlags::KEEP_SIZE;
+                if rustix::fs::fallocate(&*file, flags, *allocated, end - *allocated).is_err() {
+                    // Unsupported or out of space: the writes themselves will tell.
+                    *allocated = u64::MAX;
+                    return;
+                }
+            }
+            #[cfg(not(target_os = "linux"))]
+            let _ = file;
+            *allocated = end;
+        }
+    }
 }
 
 /// A blob being written. Dropping it unfinished discards it.
@@ -494,9 +551,26 @@ impl BlobWriter {
     }
 
     fn flush_sealed(&mut self) -> Result<()> {
+        if let Sink::File {
+            written, allocated, ..
+        } = &self.sink
+        {
+            // Once a blob is past its first buffer, preallocate ahead of it, doubling up to
+            // PREALLOCATE_STEP: small blobs never pay for an fallocate, large ones rarely.
+            let end = *written + self.pending as u64;
+            if end > *allocated && *written >= FLUSH_AT as u64 {
+                let target = end.saturating_add((*written).min(PREALLOCATE_STEP));
+                self.sink.preallocate(target);
+            }
+        }
         let sealed = &self.out[..self.pending];
         let result = match &mut self.sink {
-            Sink::File { file, tmp } => file.write_all(sealed).map_err(|e| Error::io(&*tmp, e)),
+            Sink::File {
+                file, tmp, written, ..
+            } => {
+                *written += sealed.len() as u64;
+                file.write_all(sealed).map_err(|e| Error::io(&*tmp, e))
+            }
             Sink::Memory(buf) => {
                 buf.extend_from_slice(sealed);
                 Ok(())
@@ -524,12 +598,25 @@ impl BlobWriter {
             len: self.len,
         };
         match std::mem::replace(&mut self.sink, Sink::Done) {
-            Sink::File { file, tmp } => {
+            Sink::File {
+                file,
+                tmp,
+                written,
+                allocated,
+            } => {
                 let Backend::Dir { root, .. } = &*self.store.inner else {
                     return Err(Error::ReadOnly);
                 };
                 let done = file
                     .write_all_at(&self.header, 0)
+                    // Releases blocks preallocated beyond the end.
+                    .and_then(|()| {
+                        if allocated > written {
+                            file.set_len(written)
+                        } else {
+                            Ok(())
+                        }
+                    })
                     .and_then(|()| file.sync_data());
                 if let Err(e) = done {
                     let _ = fs::remove_file(&tmp);

@@ -25,6 +25,7 @@
 
 pub mod audit;
 pub mod blob;
+mod checkpoint;
 mod completion;
 mod error;
 pub mod keyring;

@@ -4,7 +4,7 @@ use std::fs;
 use std::marker::PhantomData;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use crate::audit::{AuditEvent, AuditLog};
 use crate::blob::BlobStore;
+use crate::checkpoint::Checkpointer;
 use crate::completion::{self, Pending};
 use crate::error::{Error, Result};
 use crate::keyring::{Keyring, RootKeySource};
@@ -87,6 +88,7 @@ pub(crate) struct Shared {
     data_dir: Option<PathBuf>,
     tx: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    checkpointer: Option<Checkpointer>,
     readers: Readers,
     keyring: Keyring,
     root_key_source: RootKeySource,
@@ -103,6 +105,7 @@ impl Drop for Shared {
         if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
+        self.checkpointer.take();
     }
 }
 
@@ -171,6 +174,8 @@ impl Store {
         schema::migrate(&mut conn)?;
         check_root_key(&conn, &keyring, &dir)?;
         let blobs = BlobStore::open_dir(dir.join(BLOB_DIR))?;
+        let reset_wanted = Arc::new(AtomicBool::new(false));
+        let checkpointer = Checkpointer::spawn(db_path.clone(), reset_wanted.clone())?;
         let reader_path = db_path.clone();
         let open: Opener = Box::new(move || {
             let c = Connection::open_with_flags(
@@ -188,6 +193,7 @@ impl Store {
             blobs,
             Some(dir),
             Some(lock),
+            Some((checkpointer, reset_wanted)),
             options,
         )
     }
@@ -254,6 +260,7 @@ impl Store {
                 data_dir: Some(dir),
                 tx: None,
                 writer: None,
+                checkpointer: None,
                 readers,
                 keyring,
                 root_key_source: source,
@@ -318,6 +325,7 @@ impl Store {
             BlobStore::in_memory(),
             None,
             None,
+            None,
             options,
         )
     }
@@ -331,17 +339,23 @@ impl Store {
         blobs: BlobStore,
         data_dir: Option<PathBuf>,
         lock: Option<fs::File>,
+        checkpoints: Option<(Checkpointer, Arc<AtomicBool>)>,
         options: StoreOptions,
     ) -> Result<Store> {
         let chain = ChainState::load(&conn)?;
         let audit_head = Arc::new(watch::Sender::new(chain.seq));
         let (tx, rx) = mpsc::channel();
+        let (checkpointer, reset_wanted) = match checkpoints {
+            Some((c, flag)) => (Some(c), Some(flag)),
+            None => (None, None),
+        };
         let writer = Writer::new(
             conn,
             rx,
             keyring.clone(),
             chain,
             audit_head.clone(),
+            reset_wanted,
             &options,
         );
         let handle = std::thread::Builder::new()
@@ -353,6 +367,7 @@ impl Store {
                 data_dir,
                 tx: Some(tx),
                 writer: Some(handle),
+                checkpointer,
                 readers: Readers {
                     open,
                     idle: Mutex::new(Vec::new()),
@@ -465,6 +480,8 @@ fn configure_writer(conn: &Connection, on_disk: bool) -> Result<()> {
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Checkpoints run in the background (see `checkpoint`).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     }
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "cache_size", -16384)?;

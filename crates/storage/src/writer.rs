@@ -1,6 +1,7 @@
 //! The writer thread: owns the write connection and commits every queued batch of a round in one
 //! transaction (one `fsync` for all of them).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -16,6 +17,10 @@ use crate::store::{Batch, StoreOptions};
 
 /// Most batches committed in one transaction.
 const MAX_GROUP: usize = 4096;
+/// While batches keep arriving this close together, the writer waits for more before committing...
+const LINGER_GAP: Duration = Duration::from_micros(50);
+/// ...but never longer than this.
+const MAX_LINGER: Duration = Duration::from_micros(1000);
 /// How long the writer sleeps when no digest is due.
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
@@ -86,6 +91,10 @@ pub(crate) struct Writer {
     digest_interval: Duration,
     /// When the oldest event not covered by a digest was committed.
     undigested_since: Option<Instant>,
+    /// Size of the previous group: more than one means several callers are committing concurrently.
+    last_group: usize,
+    /// Set by the background checkpointer when the WAL should be checkpointed between two groups.
+    reset_wanted: Option<Arc<AtomicBool>>,
 }
 
 impl Writer {
@@ -95,6 +104,7 @@ impl Writer {
         keyring: Keyring,
         chain: ChainState,
         head: Arc<watch::Sender<u64>>,
+        reset_wanted: Option<Arc<AtomicBool>>,
         options: &StoreOptions,
     ) -> Writer {
         let undigested_since = (chain.seq > chain.digest_last_seq).then(Instant::now);
@@ -107,6 +117,8 @@ impl Writer {
             digest_every: options.audit_digest_every.max(1),
             digest_interval: options.audit_digest_interval,
             undigested_since,
+            last_group: 0,
+            reset_wanted,
         }
     }
 
@@ -128,18 +140,56 @@ impl Writer {
             };
             let mut jobs = Vec::with_capacity(64);
             jobs.push(first);
-            while jobs.len() < MAX_GROUP {
-                match self.rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
+            self.drain(&mut jobs);
+            if self.last_group > 1 {
+                // Several callers are committing: the ones acknowledged by the previous group are about to
+                // submit again. Let the group fill while they keep arriving, so one fsync serves them all.
+                let deadline = Instant::now() + MAX_LINGER;
+                while jobs.len() < MAX_GROUP {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    match self.rx.recv_timeout(LINGER_GAP.min(deadline - now)) {
+                        Ok(job) => {
+                            jobs.push(job);
+                            self.drain(&mut jobs);
+                        }
+                        Err(_) => break,
+                    }
                 }
             }
+            self.last_group = jobs.len();
             let force = self.digest_due();
             self.process(jobs, force);
         }
         // Clean shutdown: sign whatever the last digest does not cover.
         if self.chain.seq > self.chain.digest_last_seq {
             self.process(Vec::new(), true);
+        }
+    }
+
+    /// After acknowledging a group: a checkpoint covering the whole WAL, so the next transaction restarts
+    /// it from the beginning.
+    fn checkpoint_if_wanted(&self) {
+        let Some(flag) = &self.reset_wanted else {
+            return;
+        };
+        if flag.swap(false, Ordering::Relaxed) {
+            match crate::checkpoint::passive_checkpoint(&self.conn) {
+                Ok(_) => {}
+                // The background checkpointer is busy: try again after the next group.
+                Err(_) => flag.store(true, Ordering::Relaxed),
+            }
+        }
+    }
+
+    fn drain(&self, jobs: &mut Vec<Job>) {
+        while jobs.len() < MAX_GROUP {
+            match self.rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
         }
     }
 
@@ -158,6 +208,7 @@ impl Writer {
                 for job in jobs {
                     notifier(job).complete(Ok(()));
                 }
+                self.checkpoint_if_wanted();
             }
             Err(e) => {
                 self.chain = saved;

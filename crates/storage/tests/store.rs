@@ -189,3 +189,52 @@ fn undecodable_records_are_errors_not_panics() {
         Err(Error::Decode { .. })
     ));
 }
+
+/// Reads run on their own connections while the writer commits, on disk and in memory.
+#[test]
+fn reads_proceed_while_writers_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in [Store::open(dir.path()).unwrap(), Store::ephemeral()] {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            let store = store.clone();
+            let stop = stop.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut reads = 0u64;
+                let mut last = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let n = store.table::<User>().load_all().unwrap().len();
+                    assert!(n >= last, "a reader went back in time");
+                    last = n;
+                    store.table::<User>().get("u0001").unwrap();
+                    store
+                        .audit()
+                        .lookup(&storage::audit::LookupQuery::default())
+                        .unwrap();
+                    reads += 1;
+                }
+                reads
+            }));
+        }
+        let mut writers = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            writers.push(std::thread::spawn(move || {
+                for i in 0..200 {
+                    let mut b = Batch::new();
+                    b.put(&user(&format!("u{w}{i:03}")));
+                    store.commit_blocking(b).unwrap();
+                }
+            }));
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in readers {
+            assert!(r.join().unwrap() > 0);
+        }
+        assert_eq!(store.table::<User>().count().unwrap(), 800);
+    }
+}
