@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod account_cmd;
 mod audit_cmd;
 mod policy_cmd;
 mod serve;
@@ -42,6 +43,9 @@ enum Command {
     /// Validate and simulate IAM policies.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Accounts created with Organizations: print their root credentials.
+    #[command(subcommand)]
+    Account(account_cmd::AccountCommand),
 }
 
 fn main() -> ExitCode {
@@ -58,5 +62,6 @@ fn main() -> ExitCode {
         Command::Credentials { data_dir, account_id } => serve::print_credentials(&data_dir, &account_id),
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Account(cmd) => account_cmd::run(cmd),
     }
 }

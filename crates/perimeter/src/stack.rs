@@ -10,8 +10,12 @@ pub struct Stack {
     pub cloudtrail: Arc<cloudtrail::CloudTrail>,
     /// KMS: keys, key policies, grants and envelope encryption.
     pub kms: Arc<kms::Kms>,
+    /// SSM Parameter Store.
+    pub ssm: Arc<ssm::Ssm>,
     /// S3: buckets and encrypted objects.
     pub s3: Arc<s3::S3>,
+    /// Organizations: accounts, OUs, SCPs and RCPs; the gateway's organization directory.
+    pub organizations: Arc<organizations::Organizations>,
 }
 
 impl Stack {
@@ -19,8 +23,10 @@ impl Stack {
     pub fn open(store: &storage::Store, config: &gateway::Config) -> Result<Stack, storage::Error> {
         let iam = iam::Iam::open(store, config)?;
         let kms = kms::Kms::open(store, config)?;
+        let ssm = ssm::Ssm::open(store, config, kms.clone())?;
         let s3 = s3::S3::open(store, config, kms.clone())?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, s3 })
+        let organizations = organizations::Organizations::open(store, config, iam.clone())?;
+        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations })
     }
 
     /// The gateway serving every service.
@@ -31,8 +37,12 @@ impl Stack {
         }
         builder = builder.service(self.cloudtrail.service_def());
         builder = builder.service(self.kms.service_def());
+        builder = builder.service(self.ssm.service_def());
         builder = builder.service(self.s3.service_def());
-        builder.build()
+        builder = builder.service(self.organizations.service_def());
+        let gateway = builder.build();
+        gateway.set_organizations(self.organizations.clone());
+        gateway
     }
 
     /// Starts what runs beside the listeners (endpoints restored, background work).
