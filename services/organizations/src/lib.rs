@@ -330,3 +330,198 @@ pub fn stored_root_credentials(
     let secret = String::from_utf8(plain.to_vec()).map_err(|e| e.to_string())?;
     Ok(Some((rec.access_key_id, secret)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{AccountRec, OrgRec, OuRec};
+
+    fn account(org: &str, id: &str, parent: &str) -> AccountRec {
+        AccountRec {
+            org_id: org.into(),
+            id: id.into(),
+            name: id.into(),
+            email: format!("{id}@example.com"),
+            joined_method: "CREATED".into(),
+            joined: 0.0,
+            parent_id: parent.into(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn ou(org: &str, id: &str, parent: &str) -> OuRec {
+        OuRec {
+            org_id: org.into(),
+            id: id.into(),
+            name: id.into(),
+            parent_id: parent.into(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// Management account under the root; member 222222222222 under root → ou1 → ou2.
+    fn sample(enabled: &[Kind]) -> State {
+        let rec = OrgRec {
+            id: "o-abcdefghij".into(),
+            management_account: "111111111111".into(),
+            management_email: "m@example.com".into(),
+            feature_set: "ALL".into(),
+            root_id: "r-abcd".into(),
+            created: 0.0,
+            enabled: enabled.iter().copied().collect(),
+            root_tags: Vec::new(),
+        };
+        let mut org = Org::new(rec);
+        for p in managed_policies() {
+            org.policies.insert(p.id.clone(), p);
+        }
+        org.ous.insert(
+            "ou-abcd-11111111".into(),
+            ou("o-abcdefghij", "ou-abcd-11111111", "r-abcd"),
+        );
+        org.ous.insert(
+            "ou-abcd-22222222".into(),
+            ou("o-abcdefghij", "ou-abcd-22222222", "ou-abcd-11111111"),
+        );
+        org.accounts.insert(
+            "111111111111".into(),
+            account("o-abcdefghij", "111111111111", "r-abcd"),
+        );
+        org.accounts.insert(
+            "222222222222".into(),
+            account("o-abcdefghij", "222222222222", "ou-abcd-22222222"),
+        );
+        for t in [
+            "r-abcd",
+            "ou-abcd-11111111",
+            "ou-abcd-22222222",
+            "111111111111",
+            "222222222222",
+        ] {
+            for k in enabled {
+                org.attachments
+                    .insert((k.full_access_id().into(), t.into()));
+            }
+        }
+        let deny = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ssm:PutParameter","Resource":"*"}]}"#,
+            policy::PolicyType::Scp,
+        )
+        .unwrap();
+        let rec = PolicyRec {
+            org_id: "o-abcdefghij".into(),
+            id: "p-deny0001".into(),
+            name: "deny".into(),
+            description: String::new(),
+            kind: Kind::Scp,
+            content: deny.text().to_string(),
+            tags: Vec::new(),
+        };
+        org.policies
+            .insert("p-deny0001".into(), entry_of(rec, deny));
+        org.attachments
+            .insert(("p-deny0001".into(), "ou-abcd-11111111".into()));
+        let mut st = State::default();
+        st.by_account
+            .insert("111111111111".into(), "o-abcdefghij".into());
+        st.by_account
+            .insert("222222222222".into(), "o-abcdefghij".into());
+        st.orgs.insert("o-abcdefghij".into(), org);
+        st
+    }
+
+    #[test]
+    fn managed_policies_compile() {
+        let m = managed_policies();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].id, "p-FullAWSAccess");
+        assert_eq!(m[1].id, "p-RCPFullAWSAccess");
+    }
+
+    #[test]
+    fn directory_levels_paths_and_management() {
+        let cache = build_cache(&sample(&[Kind::Scp]));
+        let member = &cache["222222222222"];
+        assert_eq!(member.org_id, "o-abcdefghij");
+        assert_eq!(
+            member.paths,
+            vec!["o-abcdefghij/r-abcd/ou-abcd-11111111/ou-abcd-22222222/".to_string()]
+        );
+        assert!(!member.management);
+        // root, ou1, ou2, account; ou1 carries FullAWSAccess and the deny.
+        assert_eq!(member.scps.len(), 4);
+        assert_eq!(
+            member.scps.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![1, 2, 1, 1]
+        );
+        assert!(member.rcps.is_empty(), "RCPs are not enabled");
+        let mgmt = &cache["111111111111"];
+        assert!(mgmt.management);
+        assert_eq!(mgmt.paths, vec!["o-abcdefghij/r-abcd/".to_string()]);
+        assert!(!cache.contains_key("333333333333"));
+    }
+
+    #[test]
+    fn scps_decide_for_members() {
+        let cache = build_cache(&sample(&[Kind::Scp, Kind::Rcp]));
+        let member = &cache["222222222222"];
+        assert_eq!(member.rcps.len(), 4);
+        let principal =
+            policy::Principal::user("arn:aws:iam::222222222222:user/u", "AIDAEXAMPLE", "u");
+        let admin = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            policy::PolicyType::Identity,
+        )
+        .unwrap();
+        let identity = [&admin];
+        let scps: Vec<Vec<&Policy>> = member
+            .scps
+            .iter()
+            .map(|l| l.iter().map(Arc::as_ref).collect())
+            .collect();
+        let rcps: Vec<Vec<&Policy>> = member
+            .rcps
+            .iter()
+            .map(|l| l.iter().map(Arc::as_ref).collect())
+            .collect();
+        let cx = policy::Context::new();
+        let decide = |action: &str| {
+            let req = policy::Request {
+                principal: &principal,
+                action,
+                resource: "arn:aws:ssm:us-east-1:222222222222:parameter/x",
+                resource_account: Some("222222222222"),
+                context: &cx,
+            };
+            let set = policy::PolicySet {
+                identity: &identity,
+                resource: None,
+                boundary: None,
+                session: None,
+                scps: &scps,
+                rcps: &rcps,
+                vpce: &[],
+                key: None,
+                trust: None,
+            };
+            policy::evaluate(&req, &set).outcome()
+        };
+        assert_eq!(decide("ssm:GetParameter"), policy::Outcome::Allowed);
+        assert_eq!(
+            decide("ssm:PutParameter"),
+            policy::Outcome::ExplicitlyDenied
+        );
+    }
+
+    #[test]
+    fn chain_survives_a_missing_parent() {
+        let st = sample(&[]);
+        let org = &st.orgs["o-abcdefghij"];
+        assert_eq!(org.chain("ou-abcd-22222222").len(), 3);
+        assert_eq!(org.depth("ou-abcd-22222222"), 2);
+        assert_eq!(
+            org.chain("ou-missing-00000000"),
+            vec!["ou-missing-00000000".to_string()]
+        );
+    }
+}

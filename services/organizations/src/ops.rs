@@ -2335,3 +2335,50 @@ impl ListTagsForResource {
     }
 }
 operation!(ListTagsForResource -> TagsOutput);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_is_checked_for_its_type() {
+        let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(check_content(ok, Kind::Scp).is_ok());
+        let err = check_content("{", Kind::Scp).unwrap_err();
+        assert_eq!(err.code, "MalformedPolicyDocumentException");
+        assert!(err.message.contains("line 1"), "{}", err.message);
+        // An RCP names its principals; an SCP may not.
+        let rcp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#;
+        assert!(check_content(rcp, Kind::Rcp).is_ok());
+        assert_eq!(
+            check_content(rcp, Kind::Scp).unwrap_err().code,
+            "MalformedPolicyDocumentException"
+        );
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"s3:*","Resource":"*","Sid":"{}"}}]}}"#,
+            "a".repeat(MAX_POLICY_SIZE)
+        );
+        assert_eq!(
+            check_content(&big, Kind::Scp).unwrap_err().code,
+            "ConstraintViolationException"
+        );
+    }
+
+    #[test]
+    fn pages_and_ids() {
+        let (a, next) = page((0..25).collect(), None, None).unwrap();
+        assert_eq!(a.len(), 20);
+        let (b, next) = page((0..25).collect::<Vec<_>>(), next.as_deref(), None).unwrap();
+        assert_eq!(b, vec![20, 21, 22, 23, 24]);
+        assert!(next.is_none());
+        assert_eq!(
+            page(vec![1], Some("x"), None).unwrap_err().code,
+            "InvalidInputException"
+        );
+        assert!(check_id("p-abc12345", "p-").is_ok());
+        assert!(check_id("p-", "p-").is_err());
+        assert!(check_id("r-ab/cd", "r-").is_err());
+        assert!(check_account_id("123456789012").is_ok());
+        assert!(check_account_id("12345678901a").is_err());
+    }
+}

@@ -706,7 +706,7 @@ fn filter_matches(p: &Param, v: &Version, f: &StringFilter) -> bool {
         }
         k => match k.strip_prefix("tag:") {
             Some(tag) => p.tags.iter().any(|t| {
-                t.key == tag && (f.values.is_empty() || f.values.iter().any(|w| *w == t.value))
+                t.key == tag && (f.values.is_empty() || f.values.contains(&t.value))
             }),
             None => false,
         },
