@@ -139,13 +139,21 @@ impl Kms {
     }
 
     /// The ARN of the key that `key_id_or_alias_or_arn` names in `account` (a key id, key ARN, alias
-    /// name or alias ARN), if it exists and is not past its deletion date. AWS managed aliases
-    /// (`alias/aws/s3`) resolve once their key exists. For other services' validation.
+    /// name or alias ARN), if it exists and is not past its deletion date. An AWS managed alias
+    /// (`alias/aws/s3`) always resolves: its key is created on first use. For other services'
+    /// validation.
     pub fn resolve_key_arn(&self, account: &str, key_id_or_alias_or_arn: &str) -> Option<String> {
         let r = self.parse_ref(account, key_id_or_alias_or_arn, true).ok()?;
         let st = self.read();
-        let id = self.lookup_id(&st, &r, now_epoch()).ok()??;
-        st.keys.get(&id).map(Key::arn)
+        match self.lookup_id(&st, &r, now_epoch()).ok()? {
+            Some(id) => st.keys.get(&id).map(Key::arn),
+            None => match &r {
+                KeyRef::Alias { account, name } => {
+                    self.aws_managed_key_arn(account, managed_service(name)?)
+                }
+                KeyRef::Id { .. } => None,
+            },
+        }
     }
 
     /// The ARN of the AWS managed key for `service` (`s3`, `ebs`, `ssm`, `sagemaker`, ...) in
@@ -607,4 +615,103 @@ pub(crate) fn paginate<T>(
         None
     };
     Ok((page, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kms() -> Arc<Kms> {
+        Kms::open(&storage::Store::ephemeral(), &gateway::Config::default()).expect("opens")
+    }
+
+    #[test]
+    fn key_references() {
+        let k = kms();
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(
+            k.parse_ref("111122223333", id, false),
+            Ok(KeyRef::Id {
+                account: "111122223333".into(),
+                id: id.into()
+            })
+        );
+        assert_eq!(
+            k.parse_ref(
+                "111122223333",
+                &format!("arn:aws:kms:us-east-1:444455556666:key/{id}"),
+                false
+            ),
+            Ok(KeyRef::Id {
+                account: "444455556666".into(),
+                id: id.into()
+            })
+        );
+        assert_eq!(
+            k.parse_ref("111122223333", "alias/x", true),
+            Ok(KeyRef::Alias {
+                account: "111122223333".into(),
+                name: "alias/x".into()
+            })
+        );
+        assert_eq!(
+            k.parse_ref(
+                "111122223333",
+                "arn:aws:kms:us-east-1:444455556666:alias/x",
+                true
+            ),
+            Ok(KeyRef::Alias {
+                account: "444455556666".into(),
+                name: "alias/x".into()
+            })
+        );
+        for bad in [
+            "alias/x",
+            "nope",
+            "arn:aws:s3:::b",
+            "arn:aws:kms:us-east-1:1:alias/x",
+        ] {
+            let e = k.parse_ref("111122223333", bad, false).expect_err(bad);
+            assert_eq!(e.code, "NotFoundException", "{bad}");
+        }
+        let e = k
+            .parse_ref("1", &format!("arn:aws:kms:eu-west-1:1:key/{id}"), true)
+            .expect_err("other region");
+        assert_eq!(e.code, "NotFoundException");
+    }
+
+    #[test]
+    fn resolving_keys_for_other_services() {
+        let k = kms();
+        assert_eq!(k.resolve_key_arn("111122223333", "alias/nothing"), None);
+        assert_eq!(
+            k.resolve_key_arn("111122223333", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+            None
+        );
+        let managed = k
+            .resolve_key_arn("111122223333", "alias/aws/s3")
+            .expect("AWS managed aliases resolve");
+        assert!(managed.starts_with("arn:aws:kms:us-east-1:111122223333:key/"));
+        assert_eq!(
+            k.aws_managed_key_arn("111122223333", "s3"),
+            Some(managed.clone())
+        );
+        assert_ne!(k.aws_managed_key_arn("444455556666", "s3"), Some(managed));
+        assert_eq!(k.aws_managed_key_arn("111122223333", "nope"), None);
+    }
+
+    #[test]
+    fn pagination() {
+        let items: Vec<(String, u32)> = (0..5).map(|i| (format!("k{i}"), i)).collect();
+        let (page, next) = paginate(items.clone(), None, Some(2), 100).expect("page");
+        assert_eq!(page, vec![0, 1]);
+        let (page, next) = paginate(items.clone(), next.as_deref(), Some(2), 100).expect("page");
+        assert_eq!(page, vec![2, 3]);
+        let (page, next) = paginate(items.clone(), next.as_deref(), Some(2), 100).expect("page");
+        assert_eq!((page, next), (vec![4], None));
+        let (page, next) = paginate(items.clone(), None, None, 100).expect("page");
+        assert_eq!((page.len(), next), (5, None));
+        let e = paginate(items, Some("!!"), None, 100).expect_err("bad marker");
+        assert_eq!(e.code, "InvalidMarkerException");
+    }
 }

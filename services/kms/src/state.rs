@@ -273,3 +273,133 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::EncryptionContext;
+    use crate::records::KeyState;
+
+    fn record(keyring: &storage::Keyring) -> KeyRecord {
+        let id = crypto::new_key_id().expect("id");
+        let (m, _) = new_material(keyring, &id, 1, 0.0, None).expect("material");
+        KeyRecord {
+            id,
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            created: 0.0,
+            description: String::new(),
+            state: KeyState::Enabled,
+            deletion_date: None,
+            pending_window_days: None,
+            policy: keypolicy::default_policy("111122223333"),
+            tags: Vec::new(),
+            manager: "CUSTOMER".into(),
+            rotation: None,
+            on_demand_started: None,
+            materials: vec![m],
+            grants: Vec::new(),
+        }
+    }
+
+    fn seal(key: &Key, text: &[u8]) -> Vec<u8> {
+        let (version, material, _) = key.current().expect("current");
+        material
+            .seal(
+                crypto::uuid_bytes(&key.rec.id).expect("uuid"),
+                version,
+                &EncryptionContext::new(),
+                text,
+            )
+            .expect("seal")
+    }
+
+    fn open(key: &Key, blob: &[u8]) -> Vec<u8> {
+        let h = crypto::parse_header(blob).expect("header");
+        key.materials[&h.version]
+            .open(blob, &EncryptionContext::new())
+            .expect("open")
+            .to_vec()
+    }
+
+    #[test]
+    fn material_is_stored_wrapped_and_reloads() {
+        let keyring = storage::Keyring::ephemeral().expect("keyring");
+        let rec = record(&keyring);
+        let wrapped = STANDARD.decode(&rec.materials[0].wrapped).expect("b64");
+        assert_eq!(wrapped.len(), crypto::MATERIAL_LEN + 1 + 12 + 16);
+        let key = Key::load(rec.clone(), &keyring).expect("load");
+        let blob = seal(&key, b"hello");
+        // The record as stored (JSON) reloads into a key that opens the same blob.
+        let json = serde_json::to_string(&rec).expect("json");
+        let again: KeyRecord = serde_json::from_str(&json).expect("parse");
+        let reloaded = Key::load(again, &keyring).expect("reload");
+        assert_eq!(open(&reloaded, &blob), b"hello");
+        // Another instance root key cannot unwrap it.
+        let other = storage::Keyring::ephemeral().expect("keyring");
+        assert!(Key::load(rec, &other).is_err());
+    }
+
+    #[test]
+    fn rotation_keeps_old_material() {
+        let keyring = storage::Keyring::ephemeral().expect("keyring");
+        let mut key = Key::load(record(&keyring), &keyring).expect("load");
+        let old = seal(&key, b"old");
+        let first = key.current().expect("current").2;
+        key.add_material(&keyring, 1.0, Some("ON_DEMAND"))
+            .expect("rotate");
+        let (version, _, second) = key.current().expect("current");
+        assert_eq!(version, 2);
+        assert_ne!(first, second);
+        let new = seal(&key, b"new");
+        assert_eq!(crypto::parse_header(&new).expect("header").version, 2);
+        let reloaded = Key::load(key.rec.clone(), &keyring).expect("reload");
+        assert_eq!(open(&reloaded, &old), b"old");
+        assert_eq!(open(&reloaded, &new), b"new");
+    }
+
+    #[test]
+    fn states_gate_use() {
+        let keyring = storage::Keyring::ephemeral().expect("keyring");
+        let mut key = Key::load(record(&keyring), &keyring).expect("load");
+        assert!(key.usable().is_ok());
+        key.rec.state = KeyState::Disabled;
+        assert_eq!(
+            key.usable().map_err(|e| e.code),
+            Err("DisabledException".into())
+        );
+        key.rec.state = KeyState::PendingDeletion;
+        key.rec.deletion_date = Some(100.0);
+        let err = key.usable().expect_err("pending");
+        assert_eq!(err.code, "KMSInvalidStateException");
+        assert!(err.message.ends_with("is pending deletion."));
+        assert!(!key.expired(99.0));
+        assert!(key.expired(100.0));
+    }
+
+    #[test]
+    fn expired_keys_are_purged_with_their_aliases() {
+        let keyring = storage::Keyring::ephemeral().expect("keyring");
+        let mut key = Key::load(record(&keyring), &keyring).expect("load");
+        key.rec.state = KeyState::PendingDeletion;
+        key.rec.deletion_date = Some(10.0);
+        let id = key.rec.id.clone();
+        let mut st = State::default();
+        st.keys.insert(id.clone(), key);
+        st.put_alias(AliasRecord {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            name: "alias/x".into(),
+            target: id.clone(),
+            created: 0.0,
+            updated: 0.0,
+        });
+        assert!(st.live(&id, 5.0).is_some());
+        assert!(st.live(&id, 11.0).is_none());
+        let mut batch = storage::Batch::new();
+        st.purge_expired(11.0, &mut batch);
+        assert_eq!(batch.len(), 2);
+        assert!(st.keys.is_empty() && st.aliases.is_empty());
+        assert!(st.aliases_of(&id).is_empty());
+    }
+}
