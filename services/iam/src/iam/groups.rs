@@ -132,8 +132,11 @@ pub struct ListGroupsResponse {
 }
 
 impl ListGroups {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
-        Ok(Authorization::check(Check::new("iam:ListGroups", "*")))
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(Check::new(
+            "iam:ListGroups",
+            super::list_resource(call, "group", &self.path_prefix),
+        )))
     }
 
     async fn run(self, svc: &Iam, call: &Call) -> Result<ListGroupsResponse, AwsError> {

@@ -387,10 +387,10 @@ pub struct ListVirtualMfaDevicesResponse {
 }
 
 impl ListVirtualMFADevices {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
         Ok(Authorization::check(Check::new(
             "iam:ListVirtualMFADevices",
-            "*",
+            super::list_resource(call, "mfa", &None),
         )))
     }
 

@@ -68,6 +68,13 @@ pub(crate) fn now(call: &Call) -> u64 {
     epoch(call.now)
 }
 
+/// The resource IAM names when it denies a listing: `arn:aws:iam::ACCOUNT:user/` (plus the
+/// path prefix), as in "not authorized to perform: iam:ListUsers on resource: ...:user/".
+pub(crate) fn list_resource(call: &Call, kind: &str, prefix: &Option<String>) -> String {
+    let prefix = prefix.as_deref().unwrap_or("/");
+    format!("arn:aws:iam::{}:{kind}{prefix}", call.account())
+}
+
 /// Adds a resource's tags as `aws:ResourceTag/*` and `iam:ResourceTag/*`.
 pub(crate) fn tagged(mut check: Check, tags: &[Tag]) -> Check {
     for t in tags {

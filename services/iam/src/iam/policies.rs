@@ -202,8 +202,11 @@ pub struct ListPoliciesResponse {
 }
 
 impl ListPolicies {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
-        Ok(Authorization::check(Check::new("iam:ListPolicies", "*")))
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(Check::new(
+            "iam:ListPolicies",
+            super::list_resource(call, "policy", &self.path_prefix),
+        )))
     }
 
     async fn run(self, svc: &Iam, call: &Call) -> Result<ListPoliciesResponse, AwsError> {

@@ -139,10 +139,10 @@ pub struct ListInstanceProfilesResponse {
 }
 
 impl ListInstanceProfiles {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
         Ok(Authorization::check(Check::new(
             "iam:ListInstanceProfiles",
-            "*",
+            super::list_resource(call, "instance-profile", &self.path_prefix),
         )))
     }
 

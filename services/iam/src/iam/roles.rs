@@ -172,8 +172,11 @@ pub struct ListRolesResponse {
 }
 
 impl ListRoles {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
-        Ok(Authorization::check(Check::new("iam:ListRoles", "*")))
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(Check::new(
+            "iam:ListRoles",
+            super::list_resource(call, "role", &self.path_prefix),
+        )))
     }
 
     async fn run(self, svc: &Iam, call: &Call) -> Result<ListRolesResponse, AwsError> {

@@ -192,8 +192,11 @@ pub struct ListUsersResponse {
 }
 
 impl ListUsers {
-    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
-        Ok(Authorization::check(Check::new("iam:ListUsers", "*")))
+    fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(Check::new(
+            "iam:ListUsers",
+            super::list_resource(call, "user", &self.path_prefix),
+        )))
     }
 
     async fn run(self, svc: &Iam, call: &Call) -> Result<ListUsersResponse, AwsError> {
