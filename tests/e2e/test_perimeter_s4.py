@@ -11,7 +11,8 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ResponseParserError
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 
 from conftest import ACCOUNT, REGION
 
