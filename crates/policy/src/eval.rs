@@ -292,7 +292,7 @@ fn not_principal_exempts(spec: &PrincipalSpec, p: &Principal) -> bool {
 }
 
 /// Evaluates one statement; `Some(grant)` when it applies to the request.
-fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Grant> {
+fn eval_statement<T: Tracer>(p: &Policy, s: &Statement, env: &Env, t: &mut T) -> Option<Grant> {
     let req = env.req;
     if !T::ON && s.service_filter & env.service_bit == 0 {
         return None;
@@ -346,11 +346,12 @@ fn eval_statement<T: Tracer>(s: &Statement, env: &Env, t: &mut T) -> Option<Gran
         });
     }
     let applies = action && resource != Some(false) && grant.is_some() && all;
+    let (line, column) = crate::json::position(p.text(), s.offset);
     t.statement(StatementTrace {
         statement: s.label.clone(),
         effect: s.effect.as_str(),
-        line: s.line,
-        column: s.column,
+        line,
+        column,
         principal: s.principal.as_ref().map(|_| grant.is_some()),
         action,
         resource,
@@ -378,7 +379,7 @@ fn eval_policy<T: Tracer>(
         {
             continue;
         }
-        if let Some(g) = eval_statement(s, env, t) {
+        if let Some(g) = eval_statement(p, s, env, t) {
             match s.effect {
                 Effect::Deny => out.deny = true,
                 Effect::Allow => {

@@ -119,27 +119,18 @@ impl std::error::Error for Error {}
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
 pub fn position(text: &str, offset: usize) -> (u32, u32) {
-    let offset = offset.min(text.len());
-    let mut line = 1u32;
-    let mut line_start = 0usize;
-    for (i, b) in text.as_bytes()[..offset].iter().enumerate() {
-        if *b == b'\n' {
-            line += 1;
-            line_start = i + 1;
-        }
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
     }
-    let mut col = 1u32;
-    let mut i = line_start;
-    while i < offset {
-        // count characters, not bytes
-        if !text.is_char_boundary(i) {
-            i += 1;
-            continue;
-        }
-        col += 1;
-        i += 1;
-    }
-    (line, col)
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = text[line_start..offset].chars().count() + 1;
+    (line as u32, column as u32)
 }
 
 /// Parses one JSON document.

@@ -149,8 +149,8 @@ pub(crate) struct Statement {
     /// The Sid, or `#index` when there is none.
     pub label: String,
     pub effect: Effect,
-    pub line: u32,
-    pub column: u32,
+    /// Byte offset of the statement in the policy text (line and column are computed for traces).
+    pub offset: usize,
     pub principal: Option<PrincipalSpec>,
     pub not_principal: bool,
     pub actions: Vec<ActionPattern>,
@@ -578,7 +578,6 @@ fn compile_statement(
         _ => format!("#{index}"),
     };
     ck.stmt = Some(label.clone());
-    let (line, column) = json::position(ck.text, node.start);
     let mut seen: Vec<&str> = Vec::new();
     for (key, _) in members {
         if seen.contains(&key.name.as_ref()) {
@@ -844,8 +843,7 @@ fn compile_statement(
     Some(Statement {
         label,
         effect,
-        line,
-        column,
+        offset: node.start,
         principal,
         not_principal,
         service_filter: if not_action {
