@@ -330,7 +330,10 @@ impl Kms {
             id: key.rec.id.clone(),
             arn: key.arn(),
             account: key.rec.account.clone(),
-            policy: key.policy_for(&caller_principals(call)),
+            policy: match &key.effective {
+                Some(p) => p.clone(),
+                None => key.policy_for(&caller_principals(call)),
+            },
             tags: key.rec.tags.clone(),
             aliases: st.aliases_of(id),
             request_alias: None,

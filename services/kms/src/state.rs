@@ -378,6 +378,61 @@ mod tests {
     }
 
     #[test]
+    fn grants_beyond_the_policy_size_limit_apply_per_caller() {
+        use crate::records::GrantRecord;
+        use policy::{Context, PolicySet, Principal, Request};
+
+        let keyring = storage::Keyring::ephemeral().expect("keyring");
+        let mut rec = record(&keyring);
+        let filler = "x".repeat(31_000);
+        rec.policy = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:role/admin"}},"Action":"kms:*","Resource":"*","Condition":{{"StringNotEquals":{{"aws:PrincipalTag/filler":"{filler}"}}}}}}]}}"#
+        );
+        rec.grants = (0..10)
+            .map(|i| GrantRecord {
+                id: format!("{i:064}"),
+                name: None,
+                grantee: format!("arn:aws:iam::111122223333:role/r{i}"),
+                retiring: None,
+                operations: vec!["Decrypt".into()],
+                constraints: None,
+                created: 0.0,
+                issuing_account: "111122223333".into(),
+            })
+            .collect();
+        let key = Key::load(rec, &keyring).expect("load");
+        assert!(
+            key.effective.is_none(),
+            "every grant does not fit in one policy"
+        );
+        let allowed = |role: &str, policy: &Policy| {
+            let session = format!("arn:aws:sts::111122223333:assumed-role/{role}/s");
+            let role_arn = format!("arn:aws:iam::111122223333:role/{role}");
+            let p = Principal::assumed_role(&session, &role_arn, "AROAX", "s");
+            let cx = Context::new();
+            let req = Request {
+                principal: &p,
+                action: "kms:Decrypt",
+                resource: "arn:aws:kms:us-east-1:111122223333:key/k",
+                resource_account: Some("111122223333"),
+                context: &cx,
+            };
+            let set = PolicySet {
+                key: Some(policy),
+                ..Default::default()
+            };
+            policy::evaluate(&req, &set).is_allowed()
+        };
+        let for_r3 = key.policy_for(&[
+            "arn:aws:sts::111122223333:assumed-role/r3/s".into(),
+            "arn:aws:iam::111122223333:role/r3".into(),
+        ]);
+        assert!(allowed("r3", &for_r3));
+        assert!(!allowed("r4", &for_r3));
+        assert!(!allowed("r3", &key.policy));
+    }
+
+    #[test]
     fn expired_keys_are_purged_with_their_aliases() {
         let keyring = storage::Keyring::ephemeral().expect("keyring");
         let mut key = Key::load(record(&keyring), &keyring).expect("load");
