@@ -278,6 +278,28 @@ def test_rcp_denies_outside_principals(org):
     partner_kms.encrypt(KeyId=key_arn, Plaintext=b"allowed again")
 
 
+def test_principal_org_paths_in_a_key_policy(org):
+    """A management-account key usable by any principal whose account sits under Research."""
+    server = org["server"]
+    orgs = server.client("organizations")
+    other = orgs.create_account(Email="ops@example.com", AccountName="ops")["CreateAccountStatus"]["AccountId"]
+    research_path = f"{org['org']['Id']}/{org['root']['Id']}/{org['research']['Id']}/*"
+    kms = server.client("kms")
+    key_arn = kms.create_key(Policy=doc(
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Research", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Encrypt",
+         "Resource": "*", "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [research_path]}}},
+    ))["KeyMetadata"]["Arn"]
+    member_client(org, "kms").encrypt(KeyId=key_arn, Plaintext=b"under research")
+    with pytest.raises(ClientError) as e:
+        member_client(org, "kms", account=other).encrypt(KeyId=key_arn, Plaintext=b"at the root")
+    assert code(e) == "AccessDeniedException"
+    # Moving the account under Research grants it.
+    orgs.move_account(AccountId=other, SourceParentId=org["root"]["Id"], DestinationParentId=org["research"]["Id"])
+    member_client(org, "kms", account=other).encrypt(KeyId=key_arn, Plaintext=b"moved")
+
+
 def test_s7_scp_with_policy_simulate(tmp_path):
     """S7's SCP: deny sagemaker:CreateTrainingJob unless the output is encrypted with one key.
     The SageMaker service comes later; the SCP is evaluated with `perimeter policy simulate`
