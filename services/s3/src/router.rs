@@ -407,6 +407,21 @@ impl S3Router {
                 _ => {}
             }
         }
+        // Digests of the payload are checked whatever the operation's shape declares.
+        for (header, member) in [
+            ("content-md5", "ContentMD5"),
+            ("x-amz-checksum-crc32", "ChecksumCRC32"),
+            ("x-amz-checksum-crc32c", "ChecksumCRC32C"),
+            ("x-amz-checksum-crc64nvme", "ChecksumCRC64NVME"),
+            ("x-amz-checksum-sha1", "ChecksumSHA1"),
+            ("x-amz-checksum-sha256", "ChecksumSHA256"),
+        ] {
+            if !input.contains_key(member)
+                && let Some(v) = head.header(header)
+            {
+                input.insert(member.into(), Value::String(v.to_string()));
+            }
+        }
         input.insert(FACTS.into(), facts(head));
         Ok(Value::Object(input))
     }

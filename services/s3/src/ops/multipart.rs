@@ -216,8 +216,21 @@ pub async fn upload_part(svc: Arc<S3>, call: Call, input: Input) -> Result<Value
     let mut body = call
         .take_body()
         .ok_or_else(|| error::invalid_request("the request has no body"))?;
-    let number = part_number(&input)?;
-    let upload = upload_of(&svc, &input)?;
+    let result = upload_part_body(&svc, &call, &input, &mut body).await;
+    if result.is_err() {
+        super::object::drain(&mut body).await;
+    }
+    result
+}
+
+async fn upload_part_body(
+    svc: &Arc<S3>,
+    call: &Call,
+    input: &Input,
+    body: &mut gateway::RequestBody,
+) -> Result<Value, AwsError> {
+    let number = part_number(input)?;
+    let upload = upload_of(svc, input)?;
     let md5 = checksum::content_md5(&input.0)?;
     let mut declared = checksum::declared(&input.0)?;
     if declared.algorithm.is_none() {
@@ -231,8 +244,9 @@ pub async fn upload_part(svc: Arc<S3>, call: Call, input: Input) -> Result<Value
         .keys
         .open(&call, &upload.sse, &upload.bucket, &arn)
         .await?;
-    let mut hashers = Hashers::new(true, declared.algorithm);
-    let info = write_body(&svc, &mut body, &key, &mut hashers, MAX_PART).await?;
+    let md5_wanted = upload.sse.algorithm == "AES256" || md5.is_some();
+    let mut hashers = Hashers::new(md5_wanted, declared.algorithm);
+    let info = write_body(svc, body, &key, &mut hashers, MAX_PART).await?;
     let digests = hashers.finish();
     if let Err(e) = checksum::check(&digests, md5, &declared) {
         let _ = svc.store.blobs().delete(info.id);
@@ -251,7 +265,7 @@ pub async fn upload_part(svc: Arc<S3>, call: Call, input: Input) -> Result<Value
         last_modified: now(),
         checksum: digests.checksum.map(|(a, v)| (a.name().to_string(), v)),
     };
-    commit_part(&svc, &call, part.clone()).await?;
+    commit_part(svc, call, part.clone()).await?;
     let mut out = Map::new();
     out.insert("ETag".into(), etag.into());
     sse_out(&mut out, &upload.sse);

@@ -270,13 +270,24 @@ pub fn auth_put_object(svc: &S3, call: &Call, input: &Input) -> Result<Authoriza
     Ok(auth)
 }
 
-pub async fn put_object(svc: Arc<S3>, call: Call, input: Input) -> Result<Value, AwsError> {
-    let mut body = call
-        .take_body()
-        .ok_or_else(|| error::invalid_request("the request has no body"))?;
-    let bucket = input.bucket().to_string();
-    let key = input.key().to_string();
-    if key.len() > 1024 {
+/// Reads and discards what is left of a request body (up to a bound), so an early error
+/// reaches a client that is still sending.
+pub async fn drain(body: &mut gateway::RequestBody) {
+    let mut left: usize = 64 << 20;
+    while let Some(Ok(chunk)) = body.chunk().await {
+        left = left.saturating_sub(chunk.len());
+        if left == 0 {
+            break;
+        }
+    }
+}
+
+fn put_choice(
+    svc: &S3,
+    input: &Input,
+    body: &gateway::RequestBody,
+) -> Result<(Vec<Tag>, sse::Choice), AwsError> {
+    if input.key().len() > 1024 {
         return Err(AwsError::bad_request(
             "KeyTooLongError",
             "Your key is too long",
@@ -293,28 +304,49 @@ pub async fn put_object(svc: Arc<S3>, call: Call, input: Input) -> Result<Value,
             "Your proposed upload exceeds the maximum allowed size",
         ));
     }
-    let choice = {
-        let st = svc.lock();
-        let b = st
-            .buckets
-            .get(&bucket)
-            .ok_or_else(|| error::no_such_bucket(&bucket))?;
-        expect_owner(&input, &b.rec.owner)?;
-        check_acl(&input, b)?;
-        check_write_conditions(&input, b, &key)?;
-        sse::choose(
-            input.str("ServerSideEncryption"),
-            input.str("SSEKMSKeyId"),
-            input.bool("BucketKeyEnabled"),
-            &b.rec,
-        )?
-    };
+    let st = svc.lock();
+    let bucket = input.bucket();
+    let b = st
+        .buckets
+        .get(bucket)
+        .ok_or_else(|| error::no_such_bucket(bucket))?;
+    expect_owner(input, &b.rec.owner)?;
+    check_acl(input, b)?;
+    let choice = sse::choose(
+        input.str("ServerSideEncryption"),
+        input.str("SSEKMSKeyId"),
+        input.bool("BucketKeyEnabled"),
+        &b.rec,
+    )?;
+    Ok((tags, choice))
+}
+
+pub async fn put_object(svc: Arc<S3>, call: Call, input: Input) -> Result<Value, AwsError> {
+    let mut body = call
+        .take_body()
+        .ok_or_else(|| error::invalid_request("the request has no body"))?;
+    let result = put_object_body(&svc, &call, &input, &mut body).await;
+    if result.is_err() {
+        drain(&mut body).await;
+    }
+    result
+}
+
+async fn put_object_body(
+    svc: &Arc<S3>,
+    call: &Call,
+    input: &Input,
+    body: &mut gateway::RequestBody,
+) -> Result<Value, AwsError> {
+    let (tags, choice) = put_choice(svc, input, body)?;
+    let bucket = input.bucket().to_string();
+    let key = input.key().to_string();
     let md5 = checksum::content_md5(&input.0)?;
     let declared: Declared = checksum::declared(&input.0)?;
     let arn = object_arn(&bucket, &key);
-    let (data_key, sse) = svc.keys.generate(&call, &choice, &bucket, &arn).await?;
+    let (data_key, sse) = svc.keys.generate(call, &choice, &bucket, &arn).await?;
     let mut hashers = Hashers::new(wants_md5(&sse, md5), declared.algorithm);
-    let info = write_body(&svc, &mut body, &data_key, &mut hashers, MAX_PUT).await?;
+    let info = write_body(svc, body, &data_key, &mut hashers, MAX_PUT).await?;
     let digests = hashers.finish();
     if let Err(e) = checksum::check(&digests, md5, &declared) {
         let _ = svc.store.blobs().delete(info.id);
