@@ -199,4 +199,45 @@ mod tests {
         assert!(!label_is_valid("a b"));
         assert!(!label_is_valid(""));
     }
+
+    /// Names, selectors and ARNs come from requests: no input may panic.
+    #[test]
+    fn no_input_panics() {
+        let atoms = [
+            "",
+            "/",
+            ":",
+            "::",
+            "a",
+            "9",
+            "aws",
+            "ssm",
+            "arn:aws:ssm:",
+            ":parameter/",
+            "parameter/",
+            "é",
+            "\u{0}",
+            "//",
+            "-",
+            ".",
+            "_",
+            " ",
+            "arn:aws:ssm:us-east-1:1:parameter/x",
+            "ü:",
+            "/x:1",
+            ":99999999999999999999999",
+        ];
+        for a in atoms {
+            for b in atoms {
+                for c in atoms {
+                    let input = format!("{a}{b}{c}");
+                    let _ = check_name(&input);
+                    let _ = from_input(&input);
+                    let _ = split_selector(&input);
+                    let _ = label_is_valid(&input);
+                    let _ = arn("r", "1", &input);
+                }
+            }
+        }
+    }
 }

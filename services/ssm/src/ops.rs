@@ -705,9 +705,10 @@ fn filter_matches(p: &Param, v: &Version, f: &StringFilter) -> bool {
                 .any(|path| under_path(&p.name, path, recursive))
         }
         k => match k.strip_prefix("tag:") {
-            Some(tag) => p.tags.iter().any(|t| {
-                t.key == tag && (f.values.is_empty() || f.values.contains(&t.value))
-            }),
+            Some(tag) => p
+                .tags
+                .iter()
+                .any(|t| t.key == tag && (f.values.is_empty() || f.values.contains(&t.value))),
             None => false,
         },
     }
