@@ -112,6 +112,13 @@ def test_organization_accounts_and_ous(org):
     # Every target got FullAWSAccess when SCPs were enabled.
     attached = orgs.list_policies_for_target(TargetId=org["member"], Filter="SERVICE_CONTROL_POLICY")["Policies"]
     assert [p["Id"] for p in attached] == [FULL_SCP] and attached[0]["AwsManaged"] is True
+    # aws-cli, unchanged.
+    _, out, _ = server.cli("organizations", "describe-organization")
+    assert out["Organization"]["Id"] == desc["Id"]
+    _, out, _ = server.cli("organizations", "list-accounts-for-parent", "--parent-id", org["ml"]["Id"])
+    assert [a["Id"] for a in out["Accounts"]] == [org["member"]]
+    _, out, _ = server.cli("organizations", "list-policies", "--filter", "SERVICE_CONTROL_POLICY")
+    assert "FullAWSAccess" in [p["Name"] for p in out["Policies"]]
 
 
 def test_member_root_credentials_and_access_role(org):
