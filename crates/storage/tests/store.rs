@@ -238,3 +238,84 @@ fn reads_proceed_while_writers_commit() {
         assert_eq!(store.table::<User>().count().unwrap(), 800);
     }
 }
+
+/// A batch whose transaction fails gets an error, not a panic; batches that were grouped with it but
+/// are fine still commit.
+#[test]
+fn a_failing_batch_fails_alone_with_an_error() {
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Doomed {
+        key: String,
+    }
+    impl Record for Doomed {
+        const TABLE: &'static str = "doomed";
+        fn key(&self) -> String {
+            self.key.clone()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .commit_blocking({
+            let mut b = Batch::new();
+            b.put(&user("before"));
+            b
+        })
+        .unwrap();
+    // Make every write to the `doomed` table fail inside SQLite.
+    let conn = rusqlite::Connection::open(dir.path().join("perimeter.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER doom BEFORE INSERT ON records WHEN NEW.ns = 'doomed' \
+         BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let mut pending = Vec::new();
+    for i in 0..200 {
+        let mut b = Batch::new();
+        if i % 10 == 3 {
+            b.put(&Doomed { key: i.to_string() });
+        }
+        b.put(&user(&format!("g{i:03}")));
+        pending.push((i, store.submit(b)));
+    }
+    for (i, p) in pending {
+        let result = p.wait();
+        if i % 10 == 3 {
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::Commit(_)), "{err}");
+            assert!(err.to_string().contains("disk on fire"), "{err}");
+            assert_eq!(
+                store.table::<User>().get(&format!("g{i:03}")).unwrap(),
+                None
+            );
+        } else {
+            result.unwrap();
+            assert!(
+                store
+                    .table::<User>()
+                    .get(&format!("g{i:03}"))
+                    .unwrap()
+                    .is_some()
+            );
+        }
+    }
+    assert_eq!(store.table::<Doomed>().count().unwrap(), 0);
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Store>();
+    send_sync::<storage::Keyring>();
+    send_sync::<storage::BlobStore>();
+    send_sync::<storage::BlobReader>();
+    send_sync::<storage::Table<User>>();
+    send_sync::<storage::audit::AuditLog>();
+    send_sync::<Error>();
+    send::<storage::Pending>();
+    send::<storage::BlobWriter>();
+    send::<storage::BlobRange>();
+    send::<Batch>();
+}
