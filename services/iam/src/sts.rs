@@ -403,7 +403,9 @@ impl AssumeRole {
                 .with("aws:MultiFactorAuthPresent", true)
                 .with("aws:MultiFactorAuthAge", 0i64);
         }
-        let pairs = names::tag_pairs(&self.tags);
+        // Inherited transitive tags are passed to the new session like requested ones.
+        let mut pairs = names::tag_pairs(&inherited);
+        pairs.extend(names::tag_pairs(&self.tags));
         base = base.request_tags(&pairs, None);
         if !self.transitive_tag_keys.is_empty() {
             base = base.with("sts:TransitiveTagKeys", self.transitive_tag_keys.clone());
