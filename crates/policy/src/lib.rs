@@ -7,6 +7,8 @@
 mod condition;
 mod context;
 mod eval;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 mod pattern;
 mod policy;
