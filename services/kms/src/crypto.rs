@@ -346,6 +346,32 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_input_never_panics() {
+        let m = material();
+        let c = EncryptionContext::new();
+        let blob = m.seal([5; 16], 1, &c, b"payload").expect("seal");
+        let junk = random_bytes(256).expect("random");
+        for len in 0..=blob.len() + 8 {
+            let mut input = blob.clone();
+            input.resize(len, 0xA5);
+            let _ = parse_header(&input);
+            let _ = m.open(&input, &c);
+            let _ = parse_header(&junk[..len.min(junk.len())]);
+            let _ = m.open(&junk[..len.min(junk.len())], &c);
+        }
+        for s in [
+            "",
+            "-",
+            "----",
+            "12345678-1234-1234-1234-1234567890123",
+            "é",
+            "\u{0}",
+        ] {
+            let _ = uuid_bytes(s);
+        }
+    }
+
+    #[test]
     fn uuids() {
         let id = new_key_id().expect("id");
         assert_eq!(uuid_text(&uuid_bytes(&id).expect("parses")), id);
