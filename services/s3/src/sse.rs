@@ -164,6 +164,9 @@ pub fn choose(
     }
 }
 
+/// (caller, bucket, key ARN).
+type WriteKey = (String, String, String);
+
 struct Cached<T> {
     value: T,
     at: Instant,
@@ -174,7 +177,7 @@ pub struct Keys {
     keyring: storage::Keyring,
     kms: std::sync::Arc<dyn KeyService>,
     /// (caller, bucket, key ARN) → bucket key for writes.
-    write_cache: Mutex<HashMap<(String, String, String), Cached<(DataKey, String)>>>,
+    write_cache: Mutex<HashMap<WriteKey, Cached<(DataKey, String)>>>,
     /// (caller, ciphertext) → bucket key for reads.
     read_cache: Mutex<HashMap<(String, String), Cached<DataKey>>>,
 }

@@ -399,7 +399,7 @@ impl State {
         }
         for b in state.buckets.values_mut() {
             for list in b.objects.values_mut() {
-                list.sort_by(|a, b| b.seq.cmp(&a.seq));
+                list.sort_by_key(|v| std::cmp::Reverse(v.seq));
             }
         }
         for rec in store.table::<UploadRecord>().load_all()? {

@@ -242,7 +242,7 @@ async fn upload_part_body(
     let arn = object_arn(&upload.bucket, &upload.key);
     let key = svc
         .keys
-        .open(&call, &upload.sse, &upload.bucket, &arn)
+        .open(call, &upload.sse, &upload.bucket, &arn)
         .await?;
     let md5_wanted = upload.sse.algorithm == "AES256" || md5.is_some();
     let mut hashers = Hashers::new(md5_wanted, declared.algorithm);

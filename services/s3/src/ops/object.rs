@@ -362,7 +362,7 @@ async fn put_object_body(
         last_modified: now(),
         etag,
         size: info.len,
-        headers: headers_from_input(&input),
+        headers: headers_from_input(input),
         tags,
         sse: Some(sse),
         chunks: vec![Chunk {
@@ -373,7 +373,7 @@ async fn put_object_body(
         parts: None,
         owner: call.account().to_string(),
     };
-    let (v, versioned) = commit_version(&svc, &call, &input, v, &[info.id]).await?;
+    let (v, versioned) = commit_version(svc, call, input, v, &[info.id]).await?;
     let mut out = Map::new();
     out.insert("ETag".into(), v.etag.clone().into());
     sse_members(&mut out, v.sse.as_ref());
@@ -1071,9 +1071,7 @@ pub async fn copy_object(svc: Arc<S3>, call: Call, input: Input) -> Result<Value
         tokio::task::spawn_blocking(move || copy_pieces(&svc2, ps, &dst_key, md5))
             .await
             .map_err(error::internal)??;
-    let etag = if md5 && src.parts.is_none() {
-        etag_of(&digests).0
-    } else if md5 {
+    let etag = if md5 {
         etag_of(&digests).0
     } else {
         etag_of(&Digests::default()).0
