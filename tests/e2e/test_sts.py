@@ -213,11 +213,12 @@ def test_mfa_session_from_get_session_token(server, iam):
         server.client("iam", access_key=key, secret=secret).list_users()
     assert error(e)[0] == "AccessDenied"
 
+    # Without MFA, GetSessionToken credentials may not call IAM at all.
     plain = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    assert session_client(server, "sts", plain).get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/{name}"
     with pytest.raises(ClientError) as e:
-        session_client(server, "iam", plain).list_users()
-    assert error(e)[0] == "AccessDenied"
-    session_client(server, "iam", plain).get_user(UserName=name)
+        session_client(server, "iam", plain).get_user(UserName=name)
+    assert error(e)[:2] == ("InvalidClientTokenId", "The security token included in the request is invalid.")
 
     with pytest.raises(ClientError) as e:
         sts.get_session_token(SerialNumber=serial, TokenCode="000000" if totp(seed) != "000000" else "111111")
@@ -256,11 +257,14 @@ def test_federation_token(server):
     sts = server.client("sts", access_key=key, secret=secret)
     out = sts.get_federation_token(Name="bob", Policy=doc(allow("iam:ListUsers")), DurationSeconds=900)
     assert out["FederatedUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
-    as_fed = session_client(server, "iam", out["Credentials"])
-    as_fed.list_users()
+    as_fed = session_client(server, "sts", out["Credentials"])
+    assert as_fed.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/bob"
     with pytest.raises(ClientError) as e:
-        as_fed.list_roles()
+        as_fed.get_session_token()
     assert error(e)[0] == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        session_client(server, "iam", out["Credentials"]).list_users()
+    assert error(e)[0] == "InvalidClientTokenId"
 
 
 def test_tokens_are_refused_when_wrong(server, iam, assumer):

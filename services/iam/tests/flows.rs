@@ -686,3 +686,78 @@ async fn state_survives_a_restart() {
     drop(e);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn services_assume_roles_that_trust_them() {
+    let e = env();
+    let root = e.root();
+    let trust_sagemaker = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    .to_string();
+    e.iam::<iam::CreateRole>(
+        &root,
+        json!({"RoleName": "Exec", "AssumeRolePolicyDocument": trust_sagemaker}),
+    )
+    .await
+    .unwrap();
+    e.iam::<iam::CreateRole>(
+        &root,
+        json!({"RoleName": "Other", "AssumeRolePolicyDocument": trust_account(Value::Null)}),
+    )
+    .await
+    .unwrap();
+    let call = e.call(root.clone(), "sts");
+    let ok: iam::AssumeRole = input(
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/Exec"), "RoleSessionName": "SageMaker"}),
+    );
+    let out = call
+        .invoke_as_service("sagemaker.amazonaws.com", &e.iam, ok, "sts")
+        .await
+        .unwrap();
+    let caller = e
+        .caller(
+            &out.credentials.access_key_id,
+            Some(&out.credentials.session_token),
+        )
+        .unwrap();
+    assert_eq!(
+        caller.arn,
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/Exec/SageMaker")
+    );
+    let no: iam::AssumeRole = input(
+        json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/Other"), "RoleSessionName": "SageMaker"}),
+    );
+    let err = call
+        .invoke_as_service("sagemaker.amazonaws.com", &e.iam, no, "sts")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "AccessDenied");
+}
+
+#[tokio::test]
+async fn session_token_credentials_need_mfa_for_iam() {
+    let e = env();
+    let (user, _, _) = e.user_with_policy("henry", allow("iam:*", "*")).await;
+    let out = e
+        .sts::<iam::GetSessionToken>(&user, json!({}))
+        .await
+        .unwrap();
+    let c = e
+        .caller(
+            out["Credentials"]["AccessKeyId"].as_str().unwrap(),
+            out["Credentials"]["SessionToken"].as_str(),
+        )
+        .unwrap();
+    let err = e.iam::<iam::ListUsers>(&c, json!({})).await.unwrap_err();
+    assert_eq!(err.code, "InvalidClientTokenId");
+    e.sts::<iam::GetCallerIdentity>(&c, json!({}))
+        .await
+        .unwrap();
+    let fed = e
+        .sts::<iam::GetFederationToken>(
+            &user,
+            json!({"Name": "fed", "Policy": allow("iam:*", "*").to_string()}),
+        )
+        .await;
+    assert_eq!(fed.unwrap_err().code, "AccessDenied");
+}

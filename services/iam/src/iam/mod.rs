@@ -4,7 +4,7 @@
 //! `aws:ResourceTag/*` / `iam:ResourceTag/*`, `iam:PolicyARN` and `iam:PermissionsBoundary`
 //! where IAM supplies them.
 
-use gateway::{Call, Check, ServiceDef};
+use gateway::{AwsError, Call, Check, IdentityType, ServiceDef};
 
 use crate::names::Tag;
 use crate::{Iam, epoch};
@@ -23,6 +23,7 @@ macro_rules! operation {
                 svc: &crate::Iam,
                 call: &gateway::Call,
             ) -> Result<gateway::Authorization, gateway::AwsError> {
+                crate::iam::session_restrictions(call, stringify!($op))?;
                 self.checks(svc, call)
             }
 
@@ -62,6 +63,38 @@ pub use crate::simulate::{
     GetContextKeysForCustomPolicy, GetContextKeysForPrincipalPolicy, SimulateCustomPolicy,
     SimulatePrincipalPolicy,
 };
+
+/// What AWS refuses to temporary credentials that are not role sessions, whatever the
+/// policies say: `GetSessionToken` credentials call IAM only with MFA and STS only for
+/// `AssumeRole` and `GetCallerIdentity`; `GetFederationToken` credentials never call IAM and
+/// call STS only for `GetCallerIdentity`.
+pub(crate) fn session_restrictions(call: &Call, operation: &str) -> Result<(), AwsError> {
+    let c = &call.caller;
+    let Some(s) = &c.session else { return Ok(()) };
+    let federated = c.kind == IdentityType::FederatedUser;
+    let session_token =
+        matches!(c.kind, IdentityType::IamUser | IdentityType::Root) && s.role.is_none();
+    if !federated && !session_token {
+        return Ok(());
+    }
+    match call.service {
+        "iam" if federated || !s.mfa_authenticated => Err(crate::caller::invalid_token()),
+        "sts" => {
+            let allowed =
+                operation == "GetCallerIdentity" || (session_token && operation == "AssumeRole");
+            if allowed {
+                Ok(())
+            } else {
+                Err(AwsError::new(
+                    "AccessDenied",
+                    403,
+                    format!("Cannot call {operation} with session credentials"),
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
+}
 
 /// The request time in epoch seconds.
 pub(crate) fn now(call: &Call) -> u64 {
