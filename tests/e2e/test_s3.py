@@ -99,6 +99,10 @@ def test_cli_large_multipart_copy(server, tmp_path):
     assert (tmp_path / "back.bin").read_bytes() == data
     head = server.client("s3").head_object(Bucket=name, Key="big.bin")
     assert head["ContentLength"] == len(data) and head["ETag"].endswith('-3"')
+    # A large server-side copy goes through UploadPartCopy.
+    server.cli("s3", "cp", f"s3://{name}/big.bin", f"s3://{name}/copy.bin")
+    server.cli("s3", "cp", f"s3://{name}/copy.bin", str(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes() == data
 
 
 # ---- objects
@@ -466,6 +470,31 @@ def test_identity_policies_and_condition_keys(server, bucket):
     assert code(e) == "AccessDenied"
     with pytest.raises(ClientError) as e:
         c.list_buckets()
+    assert code(e) == "AccessDenied"
+
+
+def test_object_tag_condition_keys(server, bucket):
+    key, secret = user(server, unique("tagger"), {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/classification": "public"}}},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectTagging"], "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["classification"]},
+                       "StringEquals": {"s3:RequestObjectTag/classification": "public"}}},
+    ]})
+    root = server.client("s3")
+    root.put_object(Bucket=bucket, Key="open", Body=b"o", Tagging="classification=public")
+    root.put_object(Bucket=bucket, Key="closed", Body=b"c", Tagging="classification=secret")
+    c = server.client("s3", access_key=key, secret=secret)
+    assert c.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as e:
+        c.get_object(Bucket=bucket, Key="closed")
+    assert code(e) == "AccessDenied"
+    c.put_object(Bucket=bucket, Key="mine", Body=b"m", Tagging="classification=public")
+    with pytest.raises(ClientError) as e:
+        c.put_object(Bucket=bucket, Key="mine2", Body=b"m", Tagging="classification=secret")
+    assert code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        c.put_object(Bucket=bucket, Key="mine3", Body=b"m")
     assert code(e) == "AccessDenied"
 
 
