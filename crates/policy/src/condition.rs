@@ -164,7 +164,9 @@ pub(crate) fn parse_operator(name: &str) -> OpParse {
         ("ForAllValues:", SetOp::ForAllValues),
         ("ForAnyValue:", SetOp::ForAnyValue),
     ] {
-        if rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        if rest.len() >= prefix.len()
+            && rest.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        {
             case_ok &= rest.starts_with(prefix);
             set = op;
             canon.push_str(prefix);
@@ -173,7 +175,7 @@ pub(crate) fn parse_operator(name: &str) -> OpParse {
         }
     }
     let mut if_exists = false;
-    if rest.len() > 8 && rest[rest.len() - 8..].eq_ignore_ascii_case("IfExists") {
+    if rest.len() > 8 && rest.as_bytes()[rest.len() - 8..].eq_ignore_ascii_case(b"IfExists") {
         case_ok &= rest.ends_with("IfExists");
         if_exists = true;
         rest = &rest[..rest.len() - 8];
@@ -767,6 +769,14 @@ mod tests {
         );
         assert!(matches!(parse_operator("NullIfExists"), OpParse::Err(_)));
         assert!(matches!(parse_operator("StringEqual"), OpParse::Err(_)));
+        assert!(matches!(
+            parse_operator("NumericLes\u{fffd}sThan"),
+            OpParse::Err(_)
+        ));
+        assert!(matches!(
+            parse_operator("For\u{e9}AllValues:StringEquals\u{e9}IfExist"),
+            OpParse::Err(_)
+        ));
         assert!(
             matches!(parse_operator("stringequals"), OpParse::WrongCase(_, ref c) if c == "StringEquals")
         );
