@@ -16,6 +16,10 @@ pub struct Stack {
     pub s3: Arc<s3::S3>,
     /// Organizations: accounts, OUs, SCPs and RCPs; the gateway's organization directory.
     pub organizations: Arc<organizations::Organizations>,
+    /// CloudWatch Logs: log groups, streams and events (flow logs land here).
+    pub logs: Arc<logs::Logs>,
+    /// EC2 VPC: VPCs, security groups, VPC endpoints (listeners) and flow logs.
+    pub ec2: Arc<ec2::Ec2>,
 }
 
 impl Stack {
@@ -26,7 +30,9 @@ impl Stack {
         let ssm = ssm::Ssm::open(store, config, kms.clone())?;
         let s3 = s3::S3::open(store, config, kms.clone())?;
         let organizations = organizations::Organizations::open(store, config, iam.clone())?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations })
+        let logs = logs::Logs::open(store, config)?;
+        let ec2 = ec2::Ec2::open(store, config, logs.clone())?;
+        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations, logs, ec2 })
     }
 
     /// The gateway serving every service.
@@ -40,13 +46,16 @@ impl Stack {
         builder = builder.service(self.ssm.service_def());
         builder = builder.service(self.s3.service_def());
         builder = builder.service(self.organizations.service_def());
+        builder = builder.service(self.logs.service_def());
+        builder = builder.service(self.ec2.service_def());
         let gateway = builder.build();
         gateway.set_organizations(self.organizations.clone());
         gateway
     }
 
     /// Starts what runs beside the listeners (endpoints restored, background work).
-    pub async fn start(&self, _gateway: &gateway::Gateway) -> Result<(), String> {
+    pub async fn start(&self, gateway: &gateway::Gateway) -> Result<(), String> {
+        self.ec2.restore_endpoints(gateway).await;
         Ok(())
     }
 }
