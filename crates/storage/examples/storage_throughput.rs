@@ -1,5 +1,13 @@
 //! Measures durable commit throughput at several concurrencies and blob write/read throughput with peak
-//! RSS. `cargo run --release -p storage --example storage_throughput -- [commits|blobs|all] [blob MiB]`
+//! RSS.
+//!
+//! ```text
+//! cargo run --release -p storage --example storage_throughput -- commits [put|audit|put+audit] [WRITERS...]
+//! cargo run --release -p storage --example storage_throughput -- memory  [put|audit|put+audit] [WRITERS...]
+//! cargo run --release -p storage --example storage_throughput -- blobs   [MiB]
+//! ```
+//!
+//! (`memory`: the commit loads against an ephemeral store, i.e. without `fsync`: the CPU cost alone.)
 //! Runs in a temporary data dir under `$TMPDIR`.
 
 use std::time::{Duration, Instant};
@@ -132,27 +140,41 @@ fn gbps(bytes: u64, d: Duration) -> f64 {
 }
 
 fn main() {
-    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let mib: usize = std::env::args()
-        .nth(2)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1024);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let what = args.first().cloned().unwrap_or_else(|| "all".into());
+    // commits|memory: optional load (put, audit, put+audit) and writer counts; blobs: MiB.
+    let loads: Vec<Load> = match args.get(1).map(String::as_str) {
+        Some("put") => vec![Load::Put],
+        Some("audit") => vec![Load::Audit],
+        Some("put+audit") => vec![Load::PutAndAudit],
+        _ => vec![Load::Put, Load::Audit, Load::PutAndAudit],
+    };
+    let mut writers: Vec<usize> = args.iter().skip(2).filter_map(|a| a.parse().ok()).collect();
+    if writers.is_empty() {
+        writers = vec![1, 8, 64, 256];
+    }
     let dir = tempfile::tempdir().unwrap();
-    if what == "commits" || what == "all" {
-        let store = Store::open(dir.path().join("commits")).unwrap();
-        for (load, what) in [
-            (Load::Put, "1 put (100 B value)"),
-            (Load::Audit, "1 audit event (600 B)"),
-            (Load::PutAndAudit, "1 put + 1 audit event"),
-        ] {
-            for concurrency in [1, 8, 64, 256] {
+    if what == "commits" || what == "memory" || what == "all" {
+        let store = if what == "memory" {
+            Store::ephemeral()
+        } else {
+            Store::open(dir.path().join("commits")).unwrap()
+        };
+        for load in loads {
+            let label = match load {
+                Load::Put => "1 put (100 B value)",
+                Load::Audit => "1 audit event (600 B)",
+                Load::PutAndAudit => "1 put + 1 audit event",
+            };
+            for &concurrency in &writers {
                 let total = if concurrency == 1 { 2_000 } else { 100_000 };
                 let rate = commits(&store, concurrency, total, load);
-                println!("durable commits of {what}, {concurrency:>3} writers: {rate:>7.0} /s");
+                println!("durable commits of {label}, {concurrency:>3} writers: {rate:>7.0} /s");
             }
         }
     }
     if what == "blobs" || what == "all" {
+        let mib = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1024);
         blobs(&dir.path().join("blobs"), mib);
     }
 }

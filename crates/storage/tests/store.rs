@@ -319,3 +319,21 @@ fn handles_are_send_and_sync() {
     send::<storage::BlobRange>();
     send::<Batch>();
 }
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("perimeter.db")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, Error::SchemaTooNew { found: 99, .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        Store::open_read_only(dir.path()),
+        Err(Error::SchemaTooNew { .. })
+    ));
+}
