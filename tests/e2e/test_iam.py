@@ -387,3 +387,80 @@ def test_restart_keeps_everything(durable_server):
     s.stop(kill=True)
     s.start()
     assert s.client("iam").get_user(UserName=user)["User"]["UserName"] == user
+
+
+def test_every_other_operation_round_trips(server, iam):
+    """The rest of the surface, as boto3 parses it."""
+    user, group, role, profile = unique("u"), unique("g"), unique("r"), unique("ip")
+    iam.create_user(UserName=user)
+    iam.tag_user(UserName=user, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    iam.untag_user(UserName=user, TagKeys=["a"])
+    assert iam.list_user_tags(UserName=user)["Tags"] == [{"Key": "b", "Value": "2"}]
+    renamed = unique("u2")
+    iam.update_user(UserName=user, NewUserName=renamed, NewPath="/moved/")
+    assert iam.get_user(UserName=renamed)["User"]["Path"] == "/moved/"
+    user = renamed
+
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="gp", PolicyDocument=doc(allow("s3:ListBucket")))
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == ["gp"]
+    assert iam.get_group_policy(GroupName=group, PolicyName="gp")["PolicyDocument"]["Statement"][0]["Action"] == "s3:ListBucket"
+    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    assert iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"][0]["PolicyName"] == "AmazonS3ReadOnlyAccess"
+    new_group = unique("g2")
+    iam.add_user_to_group(GroupName=group, UserName=user)
+    iam.update_group(GroupName=group, NewGroupName=new_group)
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName=user)["Groups"]] == [new_group]
+    group = new_group
+
+    iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert iam.list_attached_user_policies(UserName=user)["AttachedPolicies"][0]["PolicyName"] == "ReadOnlyAccess"
+    entities = iam.list_entities_for_policy(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    assert [u["UserName"] for u in entities["PolicyUsers"]] == [user]
+    with pytest.raises(ClientError) as e:
+        iam.detach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    assert error(e)[0] == "NoSuchEntity"
+    iam.detach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust())
+    assert iam.update_role_description(RoleName=role, Description="d")["Role"]["Description"] == "d"
+    boundary = iam.create_policy(PolicyName=unique("b"), PolicyDocument=doc(allow("s3:*")), Tags=[{"Key": "t", "Value": "v"}])["Policy"]["Arn"]
+    iam.tag_policy(PolicyArn=boundary, Tags=[{"Key": "u", "Value": "w"}])
+    iam.untag_policy(PolicyArn=boundary, TagKeys=["t"])
+    assert iam.list_policy_tags(PolicyArn=boundary)["Tags"] == [{"Key": "u", "Value": "w"}]
+    iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=boundary)
+    assert iam.get_role(RoleName=role)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    assert iam.get_policy(PolicyArn=boundary)["Policy"]["PermissionsBoundaryUsageCount"] == 1
+    iam.delete_role_permissions_boundary(RoleName=role)
+    assert "PermissionsBoundary" not in iam.get_role(RoleName=role)["Role"]
+    iam.delete_policy(PolicyArn=boundary)
+
+    iam.create_instance_profile(InstanceProfileName=profile, Path="/ml/", Tags=[{"Key": "x", "Value": "y"}])
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+    got = iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]
+    assert got["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/ml/{profile}"
+    assert [r["RoleName"] for r in got["Roles"]] == [role]
+    assert any(p["InstanceProfileName"] == profile for p in iam.list_instance_profiles(PathPrefix="/ml/")["InstanceProfiles"])
+    iam.tag_instance_profile(InstanceProfileName=profile, Tags=[{"Key": "z", "Value": "1"}])
+    iam.untag_instance_profile(InstanceProfileName=profile, TagKeys=["x"])
+    assert iam.list_instance_profile_tags(InstanceProfileName=profile)["Tags"] == [{"Key": "z", "Value": "1"}]
+    iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=role)
+    iam.delete_instance_profile(InstanceProfileName=profile)
+    iam.delete_role(RoleName=role)
+    with pytest.raises(ClientError) as e:
+        iam.get_role(RoleName=role)
+    assert error(e) == ("NoSuchEntity", f"The role with name {role} cannot be found.", 404)
+
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["Users"] >= 1 and summary["AccessKeysPerUserQuota"] == 2
+    keys = iam.get_context_keys_for_custom_policy(PolicyInputList=[doc(allow(
+        "s3:GetObject", Condition={"StringEquals": {"aws:SourceVpce": "vpce-1"}, "Bool": {"aws:SecureTransport": "true"}}))])
+    assert keys["ContextKeyNames"] == ["aws:SourceVpce", "aws:SecureTransport"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    assert server.client("sts").get_access_key_info(AccessKeyId=key)["Account"] == ACCOUNT
+    iam.delete_access_key(UserName=user, AccessKeyId=key)
+    iam.delete_group_policy(GroupName=group, PolicyName="gp")
+    iam.detach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    iam.remove_user_from_group(GroupName=group, UserName=user)
+    iam.delete_group(GroupName=group)
+    iam.delete_user(UserName=user)
