@@ -694,7 +694,7 @@ fn compile_statement(
             );
             None
         }
-        (PrincipalRule::Required, None) => {
+        (PrincipalRule::Required | PrincipalRule::StarOnly, None) => {
             ck.error(
                 node.start,
                 format!(
