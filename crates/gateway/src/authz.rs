@@ -118,6 +118,24 @@ pub(crate) fn base_context(call: &Call) -> Context {
     cx
 }
 
+/// RCPs bind only the services AWS lists as supporting them.
+fn rcp_applies(action: &str) -> bool {
+    const SERVICES: [&str; 10] = [
+        "s3",
+        "sts",
+        "kms",
+        "sqs",
+        "secretsmanager",
+        "cognito-identity",
+        "logs",
+        "dynamodb",
+        "ecr",
+        "aoss",
+    ];
+    let prefix = action.split(':').next().unwrap_or("");
+    SERVICES.iter().any(|s| prefix.eq_ignore_ascii_case(s))
+}
+
 fn ip_text(ip: IpAddr) -> String {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -237,7 +255,9 @@ pub(crate) fn decide(call: &Call, base: &Context, check: &Check) -> Decision {
                 .collect()
         })
         .unwrap_or_default();
-    let resource_org = call.org_account(resource_account).filter(|o| !o.management);
+    let resource_org = call
+        .org_account(resource_account)
+        .filter(|o| !o.management && rcp_applies(&check.action));
     let rcps: Vec<Vec<&Policy>> = resource_org
         .as_ref()
         .map(|o| {
