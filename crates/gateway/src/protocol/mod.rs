@@ -118,6 +118,45 @@ pub fn json_result(model: &Model, output: &Value, request_id: &str) -> Response<
     )
 }
 
+/// EC2's wording of a denial: `You are not authorized to perform this operation. User: ...
+/// because .... Encoded authorization failure message: ...`. The encoded part is the
+/// base64url of the decision as `sts:DecodeAuthorizationMessage` returns it (`allowed`,
+/// `explicitDeny`, `context` with principal, action and resource), not encrypted: it says
+/// nothing the message does not already say.
+pub fn ec2_denial(message: &str) -> String {
+    use base64::Engine;
+    let after = |key: &str| message.split_once(key).map(|(_, rest)| rest);
+    let principal = after("User: ")
+        .and_then(|r| r.split_once(" is not authorized to perform: "))
+        .map(|(p, _)| p);
+    let action = after(" is not authorized to perform: ")
+        .and_then(|r| r.split_once(" on resource: "))
+        .map(|(a, _)| a);
+    let resource = after(" on resource: ").map(|r| {
+        let r = r.split_once(" because ").map_or(r, |(res, _)| res);
+        r.split_once(" with an explicit deny")
+            .map_or(r, |(res, _)| res)
+    });
+    let decoded = serde_json::json!({
+        "allowed": false,
+        "explicitDeny": message.contains("with an explicit deny"),
+        "matchedStatements": {"items": []},
+        "failures": {"items": []},
+        "context": {
+            "principal": {"arn": principal},
+            "action": action,
+            "resource": resource,
+            "conditions": {"items": []},
+        },
+        "message": message,
+    });
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(decoded.to_string());
+    let sentence = message.trim_end_matches('.');
+    format!(
+        "You are not authorized to perform this operation. {sentence}. Encoded authorization failure message: {encoded}"
+    )
+}
+
 /// Renders an error in the protocol's shape.
 pub fn error(
     protocol: Protocol,
@@ -157,7 +196,11 @@ pub fn error(
             );
             escape(&err.code, &mut out);
             out.push_str("</Code><Message>");
-            escape(&err.message, &mut out);
+            if err.code == Protocol::Ec2.access_denied_code() {
+                escape(&ec2_denial(&err.message), &mut out);
+            } else {
+                escape(&err.message, &mut out);
+            }
             out.push_str("</Message></Error></Errors><RequestID>");
             escape(request_id, &mut out);
             out.push_str("</RequestID></Response>");
@@ -203,4 +246,55 @@ pub fn error(
         res.headers_mut().insert("x-amzn-errortype", v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ec2_denials_use_aws_wording_with_an_encoded_message() {
+        let m = "User: arn:aws:iam::111122223333:user/bob is not authorized to perform: ec2:CreateVpc on resource: arn:aws:ec2:us-east-1:111122223333:vpc/* because no identity-based policy allows the ec2:CreateVpc action";
+        let text = ec2_denial(m);
+        let prefix = "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/bob";
+        assert!(text.starts_with(prefix), "{text}");
+        let (_, encoded) = text
+            .split_once("action. Encoded authorization failure message: ")
+            .unwrap_or_default();
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_slice(&decoded).unwrap_or_default();
+        assert_eq!(v["allowed"], false);
+        assert_eq!(v["explicitDeny"], false);
+        assert_eq!(v["context"]["action"], "ec2:CreateVpc");
+        assert_eq!(
+            v["context"]["resource"],
+            "arn:aws:ec2:us-east-1:111122223333:vpc/*"
+        );
+        assert_eq!(
+            v["context"]["principal"]["arn"],
+            "arn:aws:iam::111122223333:user/bob"
+        );
+    }
+
+    #[test]
+    fn ec2_errors_render_in_the_ec2_shape() {
+        let e = AwsError::new(
+            "UnauthorizedOperation",
+            403,
+            "User: u is not authorized to perform: ec2:X on resource: * with an explicit deny in an identity-based policy",
+        );
+        let res = error(Protocol::Ec2, None, &e, "req-1", false);
+        assert_eq!(res.status(), 403);
+        let text = ec2_denial(&e.message);
+        assert!(
+            text.contains("on resource: * with an explicit deny"),
+            "{text}"
+        );
+        let e = AwsError::bad_request("InvalidVpcID.NotFound", "The vpc ID 'vpc-1' does not exist");
+        let res = error(Protocol::Ec2, None, &e, "req-2", false);
+        assert_eq!(res.status(), 400);
+    }
 }
