@@ -8,6 +8,14 @@ use policy::json::{self, Node, Value as JsonValue};
 use policy::{Context, Policy, PolicySet, PolicyType, Principal, Request, Severity, Value};
 use serde_json::json;
 
+/// `println!` that ignores a closed standard output (e.g. piped into `head`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Check policy documents like IAM Access Analyzer: errors for what AWS rejects, warnings
@@ -74,14 +82,20 @@ pub enum Format {
 
 pub fn run(cmd: PolicyCommand) -> ExitCode {
     match cmd {
-        PolicyCommand::Validate { files, kind, format } => validate(&files, kind.map(Into::into), format),
+        PolicyCommand::Validate {
+            files,
+            kind,
+            format,
+        } => validate(&files, kind.map(Into::into), format),
         PolicyCommand::Simulate { request, format } => simulate(&request, format),
     }
 }
 
 /// Guesses the policy type of a document that parses.
 fn infer_kind(text: &str) -> PolicyType {
-    let Ok(root) = json::parse(text) else { return PolicyType::Identity };
+    let Ok(root) = json::parse(text) else {
+        return PolicyType::Identity;
+    };
     let stmts: Vec<&Node> = match root.get("Statement") {
         Some(n) => match &n.value {
             JsonValue::Array(a) => a.iter().collect(),
@@ -89,7 +103,9 @@ fn infer_kind(text: &str) -> PolicyType {
         },
         None => vec![&root],
     };
-    let has_principal = stmts.iter().any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some());
+    let has_principal = stmts
+        .iter()
+        .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some());
     if !has_principal {
         return PolicyType::Identity;
     }
@@ -100,10 +116,18 @@ fn infer_kind(text: &str) -> PolicyType {
                     JsonValue::Array(items) => items.iter().filter_map(|i| i.as_str()).collect(),
                     _ => a.as_str().into_iter().collect(),
                 };
-                !v.is_empty() && v.iter().all(|x| x.to_ascii_lowercase().starts_with("sts:assumerole") || x.eq_ignore_ascii_case("sts:TagSession"))
+                !v.is_empty()
+                    && v.iter().all(|x| {
+                        x.to_ascii_lowercase().starts_with("sts:assumerole")
+                            || x.eq_ignore_ascii_case("sts:TagSession")
+                    })
             })
     });
-    if assume_only { PolicyType::Trust } else { PolicyType::Resource }
+    if assume_only {
+        PolicyType::Trust
+    } else {
+        PolicyType::Resource
+    }
 }
 
 fn validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> ExitCode {
@@ -117,8 +141,10 @@ fn validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit
                 errors = true;
                 match format {
                     Format::Text => eprintln!("{name}: error: cannot read the file: {e}"),
-                    Format::Json => out.push(json!({"file": name, "severity": "error", "line": 0, "column": 0,
-                        "statement": null, "message": format!("cannot read the file: {e}")})),
+                    Format::Json => out.push(
+                        json!({"file": name, "severity": "error", "line": 0, "column": 0,
+                        "statement": null, "message": format!("cannot read the file: {e}")}),
+                    ),
                 }
                 continue;
             }
@@ -130,7 +156,7 @@ fn validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit
             match format {
                 Format::Text => {
                     let stmt = fd.statement.as_deref().map(|s| format!(" (statement {s})")).unwrap_or_default();
-                    println!("{name}:{}:{}: {}: {}{stmt}", fd.line, fd.column, fd.severity.as_str(), fd.message);
+                    out!("{name}:{}:{}: {}: {}{stmt}", fd.line, fd.column, fd.severity.as_str(), fd.message);
                 }
                 Format::Json => out.push(json!({
                     "file": name, "type": k.as_str(), "severity": fd.severity.as_str(), "line": fd.line,
@@ -143,9 +169,13 @@ fn validate(files: &[PathBuf], kind: Option<PolicyType>, format: Format) -> Exit
         }
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
-    if errors { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// A policy document inside the request file: an object (sliced out of the file, so error
@@ -155,10 +185,17 @@ fn load_policy(src: &str, node: &Node, kind: PolicyType, label: &str) -> Result<
         JsonValue::String(s) => Policy::parse(s, kind).map_err(|e| format!("{label}: {e}")),
         JsonValue::Object(_) => Policy::parse(node.raw(src), kind).map_err(|e| {
             let (l0, c0) = json::position(src, node.start);
-            let (line, col) = if e.line() == 1 { (l0, c0 + e.column() - 1) } else { (l0 + e.line() - 1, e.column()) };
+            let (line, col) = if e.line() == 1 {
+                (l0, c0 + e.column() - 1)
+            } else {
+                (l0 + e.line() - 1, e.column())
+            };
             format!("{label}: line {line}, column {col}: {}", e.message())
         }),
-        _ => Err(format!("{label}: a policy must be a JSON object or a string, found {}", node.type_name())),
+        _ => Err(format!(
+            "{label}: a policy must be a JSON object or a string, found {}",
+            node.type_name()
+        )),
     }
 }
 
@@ -170,6 +207,8 @@ fn one_or_many<'n, 'a>(node: &'n Node<'a>) -> Vec<&'n Node<'a>> {
 }
 
 struct Loaded {
+    /// Where each policy given as an object starts in the file, by trace label.
+    positions: Vec<(String, (u32, u32))>,
     principal: Principal,
     action: String,
     resource: String,
@@ -197,12 +236,22 @@ fn scalar(n: &Node) -> Option<String> {
 
 fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
     if r.as_object().is_none() {
-        return Err(format!("a request must be an object, found {}", r.type_name()));
+        return Err(format!(
+            "a request must be an object, found {}",
+            r.type_name()
+        ));
     }
     let string = |k: &str| -> Result<Option<String>, String> {
         match r.get(k) {
-            None | Some(Node { value: JsonValue::Null, .. }) => Ok(None),
-            Some(n) => n.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| format!("`{k}` must be a string")),
+            None
+            | Some(Node {
+                value: JsonValue::Null,
+                ..
+            }) => Ok(None),
+            Some(n) => n
+                .as_str()
+                .map(|s| Some(s.to_owned()))
+                .ok_or_else(|| format!("`{k}` must be a string")),
         }
     };
     let parn = string("principal")?.ok_or("missing `principal`")?;
@@ -210,9 +259,12 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
         format!("`principal` `{parn}` is not a principal ARN (root, user, assumed-role, federated-user), an account id, a service name or `anonymous`")
     })?;
     if let Some(tags) = r.get("principalTags") {
-        let members = tags.as_object().ok_or("`principalTags` must be an object")?;
+        let members = tags
+            .as_object()
+            .ok_or("`principalTags` must be an object")?;
         for (k, v) in members {
-            let v = scalar(v).ok_or_else(|| format!("principal tag `{}` must be a string", k.name))?;
+            let v =
+                scalar(v).ok_or_else(|| format!("principal tag `{}` must be a string", k.name))?;
             principal = principal.with_tag(&k.name, &v);
         }
     }
@@ -227,11 +279,21 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
                 JsonValue::Array(items) => Value::Multi(
                     items
                         .iter()
-                        .map(|i| scalar(i).ok_or_else(|| format!("context key `{}`: values must be strings, numbers or booleans", k.name)))
+                        .map(|i| {
+                            scalar(i).ok_or_else(|| {
+                                format!(
+                                    "context key `{}`: values must be strings, numbers or booleans",
+                                    k.name
+                                )
+                            })
+                        })
                         .collect::<Result<_, _>>()?,
                 ),
                 _ => Value::Single(scalar(v).ok_or_else(|| {
-                    format!("context key `{}` must be a string, number, boolean or an array of them", k.name)
+                    format!(
+                        "context key `{}` must be a string, number, boolean or an array of them",
+                        k.name
+                    )
                 })?),
             };
             context.insert(&k.name, value);
@@ -239,6 +301,7 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
     }
     context.add_principal_keys(&principal);
     let mut l = Loaded {
+        positions: Vec::new(),
         principal,
         action,
         resource,
@@ -254,10 +317,33 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
         key: None,
         trust: None,
     };
-    let Some(pols) = r.get("policies") else { return Ok(l) };
+    let Some(pols) = r.get("policies") else {
+        return Ok(l);
+    };
     let members = pols.as_object().ok_or("`policies` must be an object")?;
+    let mut positions = Vec::new();
     for (k, v) in members {
         let name = k.name.as_ref();
+        let mut note = |label: String, d: &Node| {
+            if d.as_object().is_some() {
+                positions.push((label, json::position(src, d.start)));
+            }
+        };
+        match name {
+            "identity" | "boundary" | "session" | "vpce" => {
+                for (i, d) in one_or_many(v).iter().enumerate() {
+                    note(format!("{name}[{i}]"), d);
+                }
+            }
+            "scps" | "rcps" => {
+                for (li, level) in v.as_array().unwrap_or_default().iter().enumerate() {
+                    for (i, d) in one_or_many(level).iter().enumerate() {
+                        note(format!("{name}[{li}][{i}]"), d);
+                    }
+                }
+            }
+            _ => note(name.to_owned(), v),
+        }
         let many = |kind: PolicyType| -> Result<Vec<Policy>, String> {
             one_or_many(v)
                 .iter()
@@ -266,7 +352,9 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
                 .collect()
         };
         let levels = |kind: PolicyType| -> Result<Vec<Vec<Policy>>, String> {
-            let outer = v.as_array().ok_or_else(|| format!("`policies.{name}` must be an array of levels (arrays of policies)"))?;
+            let outer = v.as_array().ok_or_else(|| {
+                format!("`policies.{name}` must be an array of levels (arrays of policies)")
+            })?;
             outer
                 .iter()
                 .enumerate()
@@ -274,7 +362,9 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
                     one_or_many(level)
                         .iter()
                         .enumerate()
-                        .map(|(i, d)| load_policy(src, d, kind, &format!("policies.{name}[{li}][{i}]")))
+                        .map(|(i, d)| {
+                            load_policy(src, d, kind, &format!("policies.{name}[{li}][{i}]"))
+                        })
                         .collect()
                 })
                 .collect()
@@ -293,6 +383,7 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
             other => return Err(format!("unknown policy type `{other}` in `policies`")),
         }
     }
+    l.positions = positions;
     Ok(l)
 }
 
@@ -307,7 +398,13 @@ fn simulate(path: &PathBuf, format: Format) -> ExitCode {
     let root = match json::parse(&src) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{}:{}:{}: error: {}", path.display(), e.line, e.column, e.message);
+            eprintln!(
+                "{}:{}:{}: error: {}",
+                path.display(),
+                e.line,
+                e.column,
+                e.message
+            );
             return ExitCode::from(1);
         }
     };
@@ -321,7 +418,7 @@ fn simulate(path: &PathBuf, format: Format) -> ExitCode {
                 failed = true;
                 match format {
                     Format::Json => out.push(json!({ "error": e })),
-                    Format::Text => println!("request {}: error: {e}\n", n + 1),
+                    Format::Text => out!("request {}: error: {e}\n", n + 1),
                 }
                 continue;
             }
@@ -350,21 +447,40 @@ fn simulate(path: &PathBuf, format: Format) -> ExitCode {
             resource_account: loaded.resource_account.as_deref(),
             context: &loaded.context,
         };
-        let (decision, trace) = policy::explain(&req, &set);
+        let (decision, mut trace) = policy::explain(&req, &set);
+        // statement positions are relative to each policy document: make them file positions
+        for p in &mut trace.policies {
+            if let Some((_, (l0, c0))) =
+                loaded.positions.iter().find(|(label, _)| *label == p.label)
+            {
+                for st in &mut p.statements {
+                    if st.line == 1 {
+                        st.column += c0 - 1;
+                    }
+                    st.line += l0 - 1;
+                }
+            }
+        }
         let blocked: Vec<&str> = decision.blocked_by().iter().map(|k| k.as_str()).collect();
         match format {
             Format::Text => {
-                println!("request {}: {} {} on {}", n + 1, loaded.principal.arn(), loaded.action, loaded.resource);
-                println!("decision: {}", decision.outcome().as_str());
+                out!(
+                    "request {}: {} {} on {}",
+                    n + 1,
+                    loaded.principal.arn(),
+                    loaded.action,
+                    loaded.resource
+                );
+                out!("decision: {}", decision.outcome().as_str());
                 if !blocked.is_empty() {
-                    println!("blocked by: {}", blocked.join(", "));
+                    out!("blocked by: {}", blocked.join(", "));
                 }
-                println!("message: {}", decision.message(&req));
-                println!("trace:");
+                out!("message: {}", decision.message(&req));
+                out!("trace:");
                 for line in trace.to_string().lines() {
-                    println!("  {line}");
+                    out!("  {line}");
                 }
-                println!();
+                out!();
             }
             Format::Json => {
                 let policies: Vec<_> = trace
@@ -405,7 +521,11 @@ fn simulate(path: &PathBuf, format: Format) -> ExitCode {
         }
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
