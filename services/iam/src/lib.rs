@@ -140,7 +140,7 @@ impl Iam {
         let now = epoch(SystemTime::now());
         let mut expired = Batch::new();
         for mut s in store.table::<Session>().load_all()? {
-            if s.expires <= now {
+            if s.expires + state::EXPIRED_SESSION_RETENTION <= now {
                 expired.delete::<Session>(&s.access_key_id);
                 continue;
             }

@@ -481,6 +481,10 @@ pub enum SessionKind {
     Federated { name: String, user_name: String },
 }
 
+/// How long an expired session is kept, so that its credentials are refused with
+/// `ExpiredToken` (as AWS does) rather than `InvalidClientTokenId`.
+pub const EXPIRED_SESSION_RETENTION: u64 = 12 * 3600;
+
 /// Temporary credentials and the session they carry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {

@@ -236,12 +236,13 @@ fn credentials(s: &Session) -> CredentialsOut {
     }
 }
 
-/// Stores `session`, dropping sessions that have expired.
+/// Stores `session`, dropping sessions that expired more than
+/// [`crate::state::EXPIRED_SESSION_RETENTION`] seconds ago.
 fn store_session(st: &mut State, batch: &mut storage::Batch, session: Session, now: u64) {
     let expired: Vec<String> = st
         .sessions
         .values()
-        .filter(|s| s.expires <= now)
+        .filter(|s| s.expires + crate::state::EXPIRED_SESSION_RETENTION <= now)
         .map(|s| s.access_key_id.clone())
         .collect();
     for id in expired {
