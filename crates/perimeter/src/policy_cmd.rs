@@ -529,3 +529,79 @@ fn simulate(path: &PathBuf, format: Format) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infers_the_policy_type() {
+        let trust = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        assert_eq!(infer_kind(trust), PolicyType::Trust);
+        let bucket = r#"{"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}"#;
+        assert_eq!(infer_kind(bucket), PolicyType::Resource);
+        let identity = r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}"#;
+        assert_eq!(infer_kind(identity), PolicyType::Identity);
+        assert_eq!(
+            infer_kind("{'Version': '2012-10-17'}"),
+            PolicyType::Identity
+        );
+    }
+
+    #[test]
+    fn loads_a_request_with_file_positions_for_errors() {
+        let src = r#"{"principal": "arn:aws:iam::111122223333:user/alice", "action": "s3:GetObject",
+ "context": {"aws:TagKeys": ["a", "b"], "aws:SecureTransport": true, "s3:max-keys": 10},
+ "policies": {"identity": [{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}],
+              "resource": {"Statement": {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resorce": "*"}}}}"#;
+        let root = json::parse(src).expect("request parses");
+        let err = load_request(src, &root)
+            .err()
+            .expect("the resource policy is invalid");
+        assert!(
+            err.starts_with("policies.resource: line 4, column"),
+            "{err}"
+        );
+        assert!(err.contains("no `Resource`"), "{err}");
+
+        let ok = src.replace("Resorce", "Resource");
+        let root = json::parse(&ok).expect("request parses");
+        let l = load_request(&ok, &root).expect("loads");
+        assert_eq!(l.identity.len(), 1);
+        assert!(l.resource_policy.is_some());
+        assert_eq!(
+            l.context.get("aws:tagkeys"),
+            Some(&Value::Multi(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            l.context.get("aws:SecureTransport"),
+            Some(&Value::Single("true".into()))
+        );
+        assert_eq!(
+            l.context.get("aws:PrincipalArn"),
+            Some(&Value::Single(
+                "arn:aws:iam::111122223333:user/alice".into()
+            ))
+        );
+        assert_eq!(l.positions.first().map(|p| p.1), Some((3, 27)));
+    }
+
+    #[test]
+    fn rejects_unknown_principals_and_policy_types() {
+        let src = r#"{"principal": "bob", "action": "s3:GetObject"}"#;
+        let root = json::parse(src).expect("parses");
+        assert!(
+            load_request(src, &root)
+                .err()
+                .is_some_and(|e| e.contains("not a principal ARN"))
+        );
+        let src =
+            r#"{"principal": "anonymous", "action": "s3:GetObject", "policies": {"acl": {}}}"#;
+        let root = json::parse(src).expect("parses");
+        assert!(
+            load_request(src, &root)
+                .err()
+                .is_some_and(|e| e.contains("unknown policy type `acl`"))
+        );
+    }
+}
