@@ -583,7 +583,7 @@ mod tests {
                 "arn:aws:iam::111122223333:user/alice".into()
             ))
         );
-        assert_eq!(l.positions.first().map(|p| p.1), Some((3, 27)));
+        assert_eq!(l.positions.first().map(|p| p.1), Some((3, 28)));
     }
 
     #[test]
