@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
-const INTERVAL: Duration = Duration::from_millis(50);
+const INTERVAL: Duration = Duration::from_millis(100);
 /// WAL size (frames) past which the writer should checkpoint so the WAL can restart.
 const RESET_FRAMES: i64 = 4096;
 

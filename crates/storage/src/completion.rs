@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 struct Slot {
     result: Option<Result<()>>,
     waker: Option<Waker>,
+    /// A thread is blocked in [`Pending::wait`] (async waiters need no condvar wake-up syscall).
+    blocked: bool,
 }
 
 #[derive(Default)]
@@ -49,12 +51,14 @@ impl Drop for Notifier {
 }
 
 fn resolve(state: &State, result: Result<()>) {
-    let waker = {
+    let (waker, blocked) = {
         let mut slot = state.lock();
         slot.result = Some(result);
-        slot.waker.take()
+        (slot.waker.take(), slot.blocked)
     };
-    state.ready.notify_all();
+    if blocked {
+        state.ready.notify_all();
+    }
     if let Some(w) = waker {
         w.wake();
     }
@@ -108,6 +112,7 @@ impl Pending {
                     if let Some(r) = slot.result.take() {
                         return r;
                     }
+                    slot.blocked = true;
                     slot = state.ready.wait(slot).unwrap_or_else(|p| p.into_inner());
                 }
             }
