@@ -2,6 +2,7 @@
 id, session tags, transitive tags, source identity, session policies, durations), calls as the
 role with AWS's AccessDenied wording, MFA sessions from GetSessionToken with real TOTP codes
 (S13's STS part), federation tokens, refused tokens, and sessions that survive a restart."""
+import json
 import uuid
 
 import pytest
@@ -295,3 +296,14 @@ def test_sessions_survive_a_restart(durable_server):
     s.start()
     assert session_client(s, "iam", creds).get_role(RoleName=role)["Role"]["RoleName"] == role
     assert session_client(s, "sts", creds).get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/before"
+
+
+def test_decode_authorization_message(server):
+    import base64
+    message = {"allowed": False, "explicitDeny": False, "context": {"action": "ec2:RunInstances"}}
+    encoded = base64.urlsafe_b64encode(json.dumps(message).encode()).decode().rstrip("=")
+    decoded = server.client("sts").decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"]
+    assert json.loads(decoded) == message
+    with pytest.raises(ClientError) as e:
+        server.client("sts").decode_authorization_message(EncodedMessage="not a message")
+    assert error(e)[0] == "InvalidAuthorizationMessageException"

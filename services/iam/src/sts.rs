@@ -1,6 +1,6 @@
 //! STS: `GetCallerIdentity`, `AssumeRole` (trust policy, external id, session tags,
 //! transitive tags, source identity, MFA, session policies), `GetSessionToken` (with real
-//! TOTP checking), `GetFederationToken` and `GetAccessKeyInfo`.
+//! TOTP checking), `GetFederationToken`, `GetAccessKeyInfo` and `DecodeAuthorizationMessage`.
 
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ pub(crate) fn register(def: ServiceDef, svc: &Arc<Iam>) -> ServiceDef {
         .operation::<GetSessionToken>(svc)
         .operation::<GetFederationToken>(svc)
         .operation::<GetAccessKeyInfo>(svc)
+        .operation::<DecodeAuthorizationMessage>(svc)
 }
 
 fn sts_validation(message: impl Into<String>) -> AwsError {
@@ -759,3 +760,50 @@ impl GetAccessKeyInfo {
     }
 }
 operation!(GetAccessKeyInfo -> GetAccessKeyInfoResponse);
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecodeAuthorizationMessage {
+    pub encoded_message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecodeAuthorizationMessageResponse {
+    pub decoded_message: String,
+}
+
+impl DecodeAuthorizationMessage {
+    fn checks(&self, _: &Iam, _: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::check(Check::new(
+            "sts:DecodeAuthorizationMessage",
+            "*",
+        )))
+    }
+
+    /// Decodes the message the gateway appends to EC2 denials (base64url of the decision's JSON).
+    async fn run(self, _: &Iam, _: &Call) -> Result<DecodeAuthorizationMessageResponse, AwsError> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+        let invalid = || {
+            AwsError::new(
+                "InvalidAuthorizationMessageException",
+                400,
+                "The message is not valid.",
+            )
+        };
+        let text = self.encoded_message.trim();
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .or_else(|_| URL_SAFE.decode(text))
+            .map_err(|_| invalid())?;
+        let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
+        if !serde_json::from_str::<serde_json::Value>(&decoded).is_ok_and(|v| v.is_object()) {
+            return Err(invalid());
+        }
+        Ok(DecodeAuthorizationMessageResponse {
+            decoded_message: decoded,
+        })
+    }
+}
+operation!(DecodeAuthorizationMessage -> DecodeAuthorizationMessageResponse);
