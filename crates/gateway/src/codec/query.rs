@@ -106,6 +106,14 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// EC2 reports malformed parameters as `InvalidParameterValue`, not `ValidationError`.
+    fn dialect_error(&self, e: AwsError) -> AwsError {
+        match self.dialect {
+            Dialect::Ec2 => AwsError::bad_request("InvalidParameterValue", e.message),
+            Dialect::Query => e,
+        }
+    }
+
     fn value(&mut self, prefix: &str, r: &ShapeRef) -> Result<Option<Value>, AwsError> {
         let shape = self
             .model
@@ -116,7 +124,9 @@ impl Decoder<'_, '_> {
             "list" => self.list(prefix, r, shape),
             "map" => self.map(prefix, r, shape),
             _ => match self.params.get(prefix) {
-                Some(text) => scalar(prefix, &shape.kind, text).map(Some),
+                Some(text) => scalar(prefix, &shape.kind, text)
+                    .map(Some)
+                    .map_err(|e| self.dialect_error(e)),
                 None => Ok(None),
             },
         }
@@ -266,4 +276,166 @@ fn form_decode(bytes: &[u8]) -> String {
     percent_encoding::percent_decode(&plus_as_space)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A few shapes in the EC2 model's style: `locationName`s in lower camel case, a
+    /// `queryName`, lists of structures and lists of lists.
+    const EC2_MODEL: &str = r#"{
+      "metadata": {"protocol": "ec2", "apiVersion": "2016-11-15", "endpointPrefix": "ec2",
+                   "xmlNamespace": "http://ec2.amazonaws.com/doc/2016-11-15"},
+      "operations": {},
+      "shapes": {
+        "Input": {"type": "structure", "required": ["GroupId"], "members": {
+          "GroupId": {"shape": "String", "locationName": "groupId"},
+          "Filters": {"shape": "FilterList", "locationName": "Filter"},
+          "VpcIds": {"shape": "IdList", "locationName": "VpcId"},
+          "IpPermissions": {"shape": "IpPermissionList", "locationName": "ipPermissions"},
+          "DryRun": {"shape": "Boolean", "locationName": "dryRun"},
+          "MaxResults": {"shape": "Integer"},
+          "Icmp": {"shape": "IcmpTypeCode", "locationName": "Icmp"},
+          "Named": {"shape": "String", "locationName": "lowerName", "queryName": "QueryName"}
+        }},
+        "FilterList": {"type": "list", "member": {"shape": "Filter", "locationName": "Filter"}},
+        "Filter": {"type": "structure", "members": {
+          "Name": {"shape": "String"},
+          "Values": {"shape": "ValueList", "locationName": "Value"}
+        }},
+        "ValueList": {"type": "list", "member": {"shape": "String", "locationName": "item"}},
+        "IdList": {"type": "list", "member": {"shape": "String", "locationName": "VpcId"}},
+        "IpPermissionList": {"type": "list", "member": {"shape": "IpPermission", "locationName": "item"}},
+        "IpPermission": {"type": "structure", "members": {
+          "IpProtocol": {"shape": "String", "locationName": "ipProtocol"},
+          "FromPort": {"shape": "Integer", "locationName": "fromPort"},
+          "UserIdGroupPairs": {"shape": "PairList", "locationName": "groups"},
+          "IpRanges": {"shape": "RangeList", "locationName": "ipRanges"}
+        }},
+        "PairList": {"type": "list", "member": {"shape": "Pair", "locationName": "item"}},
+        "Pair": {"type": "structure", "members": {"GroupId": {"shape": "String", "locationName": "groupId"}}},
+        "RangeList": {"type": "list", "member": {"shape": "Range", "locationName": "item"}},
+        "Range": {"type": "structure", "members": {"CidrIp": {"shape": "String", "locationName": "cidrIp"}}},
+        "IcmpTypeCode": {"type": "structure", "members": {
+          "Code": {"shape": "Integer", "locationName": "code"},
+          "Type": {"shape": "Integer", "locationName": "type"}
+        }},
+        "String": {"type": "string"},
+        "Integer": {"type": "integer"},
+        "Boolean": {"type": "boolean"}
+      }
+    }"#;
+
+    fn pairs(form: &str) -> Vec<(String, String)> {
+        parse_form(form.as_bytes())
+    }
+
+    fn decode_ec2(form: &str) -> Result<Value, AwsError> {
+        let model = Model::from_json(EC2_MODEL).map_err(AwsError::internal)?;
+        let p = pairs(form);
+        decode(&model, "Input", &Params::new(&p), Dialect::Ec2)
+    }
+
+    #[test]
+    fn ec2_lists_are_name_dot_n_with_capitalized_location_names() {
+        let v = decode_ec2(
+            "Action=DescribeVpcs&GroupId=sg-1&VpcId.1=vpc-a&VpcId.2=vpc-b\
+             &Filter.1.Name=tag%3AName&Filter.1.Value.1=blue&Filter.1.Value.2=gr*en\
+             &Filter.2.Name=state&Filter.2.Value.1=available&DryRun=true&MaxResults=5",
+        )
+        .expect("decodes");
+        assert_eq!(v["GroupId"], "sg-1");
+        assert_eq!(v["VpcIds"], serde_json::json!(["vpc-a", "vpc-b"]));
+        assert_eq!(v["Filters"][0]["Name"], "tag:Name");
+        assert_eq!(
+            v["Filters"][0]["Values"],
+            serde_json::json!(["blue", "gr*en"])
+        );
+        assert_eq!(v["Filters"][1]["Values"], serde_json::json!(["available"]));
+        assert_eq!(v["DryRun"], true);
+        assert_eq!(v["MaxResults"], 5);
+    }
+
+    #[test]
+    fn ec2_nested_permissions_and_query_names() {
+        let v = decode_ec2(
+            "GroupId=sg-1&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=443\
+             &IpPermissions.1.Groups.1.GroupId=sg-1&IpPermissions.1.IpRanges.1.CidrIp=127.0.0.1%2F32\
+             &IpPermissions.1.IpRanges.2.CidrIp=10.0.0.0%2F16&IpPermissions.2.IpProtocol=-1\
+             &Icmp.Type=8&Icmp.Code=-1&QueryName=q",
+        )
+        .expect("decodes");
+        let p = &v["IpPermissions"];
+        assert_eq!(p[0]["IpProtocol"], "tcp");
+        assert_eq!(p[0]["FromPort"], 443);
+        assert_eq!(p[0]["UserIdGroupPairs"][0]["GroupId"], "sg-1");
+        assert_eq!(p[0]["IpRanges"][1]["CidrIp"], "10.0.0.0/16");
+        assert_eq!(p[1]["IpProtocol"], "-1");
+        assert!(p[1].get("IpRanges").is_none());
+        assert_eq!(v["Icmp"]["Type"], 8);
+        assert_eq!(v["Icmp"]["Code"], -1);
+        assert_eq!(v["Named"], "q");
+    }
+
+    #[test]
+    fn ec2_lists_stop_at_the_first_gap_and_reject_bad_scalars() {
+        let v = decode_ec2("GroupId=sg-1&VpcId.1=a&VpcId.3=c").expect("decodes");
+        assert_eq!(v["VpcIds"], serde_json::json!(["a"]));
+        let e = decode_ec2("GroupId=sg-1&MaxResults=five")
+            .err()
+            .map(|e| e.code.to_string());
+        assert_eq!(e.as_deref(), Some("InvalidParameterValue"));
+        let e = decode_ec2("GroupId=sg-1&DryRun=maybe")
+            .err()
+            .map(|e| e.code.to_string());
+        assert_eq!(e.as_deref(), Some("InvalidParameterValue"));
+        // The Query dialect keeps its own code.
+        let model = Model::from_json(EC2_MODEL).expect("model");
+        let p = pairs("GroupId=sg-1&MaxResults=five");
+        let e = decode(&model, "Input", &Params::new(&p), Dialect::Query)
+            .err()
+            .map(|e| e.code.to_string());
+        assert_eq!(e.as_deref(), Some("ValidationError"));
+    }
+
+    #[test]
+    fn ec2_results_render_items_by_location_name() {
+        let model = Model::from_json(
+            r#"{
+              "metadata": {"protocol": "ec2", "apiVersion": "2016-11-15", "endpointPrefix": "ec2",
+                           "xmlNamespace": "http://ec2.amazonaws.com/doc/2016-11-15"},
+              "operations": {"DescribeThings": {"name": "DescribeThings",
+                 "http": {"method": "POST", "requestUri": "/"},
+                 "output": {"shape": "Out"}}},
+              "shapes": {
+                "Out": {"type": "structure", "members": {
+                  "Things": {"shape": "ThingList", "locationName": "thingSet"},
+                  "NextToken": {"shape": "String", "locationName": "nextToken"}}},
+                "ThingList": {"type": "list", "member": {"shape": "Thing", "locationName": "item"}},
+                "Thing": {"type": "structure", "members": {
+                  "ThingId": {"shape": "String", "locationName": "thingId"},
+                  "IsDefault": {"shape": "Boolean", "locationName": "isDefault"},
+                  "Tags": {"shape": "TagList", "locationName": "tagSet"}}},
+                "TagList": {"type": "list", "member": {"shape": "Tag", "locationName": "item"}},
+                "Tag": {"type": "structure", "members": {
+                  "Key": {"shape": "String", "locationName": "key"},
+                  "Value": {"shape": "String", "locationName": "value"}}},
+                "String": {"type": "string"},
+                "Boolean": {"type": "boolean"}
+              }
+            }"#,
+        )
+        .expect("model");
+        let out = serde_json::json!({
+            "Things": [{"ThingId": "t-1", "IsDefault": false, "Tags": [{"Key": "Name", "Value": "a<b"}]}]
+        });
+        let mut w = crate::codec::xml::XmlWriter::new(&model);
+        w.members("Out", &out);
+        assert_eq!(
+            w.out,
+            "<thingSet><item><thingId>t-1</thingId><isDefault>false</isDefault>\
+             <tagSet><item><key>Name</key><value>a&lt;b</value></item></tagSet></item></thingSet>"
+        );
+    }
 }
