@@ -159,11 +159,25 @@ impl Store {
             Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir)),
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
         }
+        let db_path = dir.join(DB_FILE);
         let (keyring, source) = match options.keyring.clone() {
             Some(k) => (k, RootKeySource::Explicit),
-            None => Keyring::load_or_create(&dir)?,
+            None => {
+                // Never mint a new root key for existing data: it could not decrypt anything.
+                if db_path.exists()
+                    && std::env::var_os(crate::keyring::ROOT_KEY_ENV).is_none()
+                    && !dir.join(crate::keyring::ROOT_KEY_FILE).exists()
+                {
+                    return Err(Error::InvalidRootKey(format!(
+                        "`{}` holds data but no `{}`, and `{}` is not set",
+                        dir.display(),
+                        crate::keyring::ROOT_KEY_FILE,
+                        crate::keyring::ROOT_KEY_ENV
+                    )));
+                }
+                Keyring::load_or_create(&dir)?
+            }
         };
-        let db_path = dir.join(DB_FILE);
         let mut conn = Connection::open_with_flags(
             &db_path,
             OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -133,6 +133,10 @@ impl Writer {
                 Err(RecvTimeoutError::Timeout) => {
                     if self.digest_due() {
                         self.process(Vec::new(), true);
+                        if self.digest_due() {
+                            // Sealing failed (logged): try again after another interval, not in a loop.
+                            self.undigested_since = Some(Instant::now());
+                        }
                     }
                     continue;
                 }

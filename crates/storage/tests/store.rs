@@ -337,3 +337,21 @@ fn a_newer_schema_is_refused() {
         Err(Error::SchemaTooNew { .. })
     ));
 }
+
+#[test]
+fn a_missing_root_key_is_not_silently_replaced() {
+    if std::env::var_os(storage::keyring::ROOT_KEY_ENV).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let key = std::fs::read(dir.path().join("root.key")).unwrap();
+    std::fs::remove_file(dir.path().join("root.key")).unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::InvalidRootKey(_))
+    ));
+    assert!(!dir.path().join("root.key").exists());
+    std::fs::write(dir.path().join("root.key"), key).unwrap();
+    Store::open(dir.path()).unwrap();
+}
