@@ -227,6 +227,11 @@ def test_dry_run_and_denials_in_ec2_wording(server):
     assert "(UnauthorizedOperation)" in err
     assert f"You are not authorized to perform this operation. User: arn:aws:iam::{ACCOUNT}:user/{user} is not authorized to perform: ec2:CreateVpc" in err
     assert "Encoded authorization failure message: " in err
+    encoded = err.split("Encoded authorization failure message: ")[1].split()[0]
+    decoded = json.loads(server.client("sts").decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["context"]["action"] == "ec2:CreateVpc"
+    assert decoded["context"]["resource"] == f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/*"
     limited = server.client("ec2", access_key=key["AccessKeyId"], secret=key["SecretAccessKey"])
     with pytest.raises(ClientError) as e:
         limited.describe_vpcs(DryRun=True)
