@@ -12,6 +12,41 @@
 //! submit while still holding the lock and await the [`Pending`] after releasing it: batches are then
 //! committed in the same order as the in-memory changes.
 //!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use storage::{Batch, Record, Store};
+//!
+//! #[derive(Serialize, Deserialize)]
+//! struct User { name: String, arn: String }
+//!
+//! impl Record for User {
+//!     const TABLE: &'static str = "iam.user";
+//!     fn key(&self) -> String { self.name.clone() }
+//! }
+//!
+//! # fn main() -> storage::Result<()> {
+//! let store = Store::ephemeral(); // or Store::open("perimeter-data")?
+//! let users: Vec<User> = store.table::<User>().load_all()?; // working state, at startup
+//!
+//! let mut batch = Batch::new();
+//! batch.put(&User { name: "alice".into(), arn: "arn:aws:iam::000000000000:user/alice".into() });
+//! store.commit_blocking(batch)?; // or `store.submit(batch).await?` from async code
+//!
+//! // Secrets are wrapped under the root key before they are stored.
+//! let wrapped = store.keyring().wrap(b"secret access key", b"iam:access-key:AKIA...")?;
+//! let plain = store.keyring().unwrap(&wrapped, b"iam:access-key:AKIA...")?;
+//!
+//! // Object bodies go to the blob store, encrypted under a data key.
+//! let data_key = storage::keyring::random_key()?;
+//! let mut w = store.blobs().create(&data_key)?;
+//! w.write_all(b"hello")?;
+//! let blob = w.finish()?; // durable; now commit the metadata that refers to `blob.id`
+//! let body = store.blobs().open(blob.id, &data_key)?.read_all()?;
+//! # assert_eq!(body, b"hello"); assert_eq!(&plain[..], b"secret access key"); let _ = users;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Layout of a data directory:
 //!
 //! | path | contents |
