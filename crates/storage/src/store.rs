@@ -188,6 +188,8 @@ impl Store {
         schema::migrate(&mut conn)?;
         check_root_key(&conn, &keyring, &dir)?;
         let blobs = BlobStore::open_dir(dir.join(BLOB_DIR))?;
+        // The database and WAL files may have just been created: make their directory entries durable.
+        crate::keyring::sync_dir(&dir)?;
         let reset_wanted = Arc::new(AtomicBool::new(false));
         let checkpointer = Checkpointer::spawn(db_path.clone(), reset_wanted.clone())?;
         let reader_path = db_path.clone();
