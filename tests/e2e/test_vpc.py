@@ -508,3 +508,38 @@ def test_restart_keeps_vpcs_endpoints_and_flow_logs(tmp_path):
         assert len(events) >= 2
     finally:
         s.stop()
+
+
+def test_s4_ssm_endpoint_policy_per_principal(server):
+    """S4 (002 step 8): on the SSM endpoint, deny ssm:* to everyone but the MLOps role."""
+    ec2 = server.client("ec2")
+    iam = server.client("iam")
+    sts = server.client("sts")
+    vpc, subnets = make_vpc(ec2, cidr="10.130.0.0/16")
+    sg = endpoint_sg(ec2, vpc)
+    param = "/" + name("workshop") + "/bucket"
+    server.client("ssm").put_parameter(Name=param, Value="sagemaker-data", Type="String")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
+    allow = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter*", "Resource": "*"}]})
+    creds, arns = {}, {}
+    for role in ("StudioRoleDataScience", "StudioRoleMLOps"):
+        rn = name(role)
+        arns[role] = iam.create_role(RoleName=rn, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        iam.put_role_policy(RoleName=rn, PolicyName="ssm", PolicyDocument=allow)
+        c = sts.assume_role(RoleArn=arns[role], RoleSessionName="studio")["Credentials"]
+        creds[role] = dict(access_key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"])
+    vpce, url = make_endpoint(ec2, vpc, f"com.amazonaws.{REGION}.ssm", subnets[:1], [sg])
+    policy = json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+        {"Action": ["ssm:*"], "Principal": "*", "Resource": ["*"], "Effect": "Deny",
+         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": arns["StudioRoleMLOps"]}}},
+    ]})
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce, PolicyDocument=policy)
+    code, _, err = server.cli("ssm", "get-parameter", "--name", param, endpoint=url, check=False, **creds["StudioRoleDataScience"])
+    assert code != 0 and "(AccessDeniedException)" in err and "with an explicit deny in a VPC endpoint policy" in err
+    code, out, _ = server.cli("ssm", "get-parameter", "--name", param, endpoint=url, **creds["StudioRoleMLOps"])
+    assert out["Parameter"]["Value"] == "sagemaker-data"
+    # Removing the policy restores the default full access.
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce, ResetPolicy=True)
+    code, out, _ = server.cli("ssm", "get-parameter", "--name", param, endpoint=url, **creds["StudioRoleDataScience"])
+    assert out["Parameter"]["Value"] == "sagemaker-data"
