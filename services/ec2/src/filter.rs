@@ -113,22 +113,53 @@ pub fn page<'a, T: Filterable + 'a>(
     Ok((out.into_iter().map(|(_, t)| t).collect(), next))
 }
 
-/// `*` matches any run, `?` any one character; `\` escapes.
+/// `*` matches any run, `?` any one character; `\` escapes. Linear in the text for each
+/// star (greedy with backtracking to the last star), so untrusted patterns cannot blow up.
 pub fn wildcard(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Star,
+        One,
+        Char(char),
+    }
+    let mut p = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            '*' => Tok::Star,
+            '?' => Tok::One,
+            '\\' => Tok::Char(chars.next().unwrap_or('\\')),
+            c => Tok::Char(c),
+        });
+    }
     let t: Vec<char> = text.chars().collect();
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some(('\\', rest)) if !rest.is_empty() => {
-                !t.is_empty() && t[0] == rest[0] && go(&rest[1..], &t[1..])
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(Tok::Star) => {
+                star = Some((pi, ti));
+                pi += 1;
             }
-            Some((c, rest)) => !t.is_empty() && t[0] == *c && go(rest, &t[1..]),
+            Some(Tok::One) => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(Tok::Char(c)) if *c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
         }
     }
-    go(&p, &t)
+    p[pi..].iter().all(|t| *t == Tok::Star)
 }
 
 #[cfg(test)]
@@ -209,5 +240,10 @@ mod tests {
         assert!(wildcard("*", ""));
         assert!(wildcard("??", "ab"));
         assert!(!wildcard("??", "abc"));
+        assert!(wildcard("a*b?d", "axxbcd"));
+        let long = "a".repeat(5000);
+        let started = std::time::Instant::now();
+        assert!(!wildcard(&format!("{}b", "*a".repeat(50)), &long));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 }

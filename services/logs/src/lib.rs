@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod fuzzing;
 mod ops;
 pub mod pattern;
 

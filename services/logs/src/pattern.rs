@@ -39,8 +39,12 @@ pub struct Terms {
 /// One slot of a space-delimited pattern.
 #[derive(Debug, Clone, PartialEq)]
 enum Slot {
-    /// A named field, possibly with a condition on it (or on earlier fields).
-    Field(String),
+    /// A named field, with the condition written in its place when that condition is on the
+    /// field itself (checked as the field binds).
+    Field {
+        name: String,
+        local: Option<CondExpr>,
+    },
     /// `...`: any number of fields.
     Ellipsis,
 }
@@ -74,7 +78,8 @@ struct CondExpr {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fields {
     slots: Vec<Slot>,
-    conditions: Vec<CondExpr>,
+    /// Conditions that refer to fields other than their own slot's, checked once all bind.
+    cross: Vec<CondExpr>,
 }
 
 /// A JSON pattern expression.
@@ -240,30 +245,45 @@ fn parse_fields(t: &str) -> Result<Fields, String> {
         .and_then(|s| s.strip_suffix(']'))
         .ok_or_else(invalid)?;
     let mut slots = Vec::new();
-    let mut conditions = Vec::new();
+    let mut cross = Vec::new();
     for part in split_top(inner, ',')? {
         let part = part.trim();
         if part.is_empty() {
             return Err(invalid());
         }
         if part == "..." {
-            slots.push(Slot::Ellipsis);
+            // Consecutive ellipses mean the same as one.
+            if slots.last() != Some(&Slot::Ellipsis) {
+                slots.push(Slot::Ellipsis);
+            }
             continue;
         }
-        let expr = parse_cond_expr(part)?;
-        match expr {
-            Either::Name(name) => slots.push(Slot::Field(name)),
+        match parse_cond_expr(part)? {
+            Either::Name(name) => slots.push(Slot::Field { name, local: None }),
             Either::Expr(name, e) => {
-                slots.push(Slot::Field(name));
-                conditions.push(e);
+                let own = e.any_of.iter().flatten().all(|c| c.field == name);
+                if own {
+                    slots.push(Slot::Field {
+                        name,
+                        local: Some(e),
+                    });
+                } else {
+                    slots.push(Slot::Field { name, local: None });
+                    cross.push(e);
+                }
             }
         }
     }
-    if slots.is_empty() {
+    if slots.is_empty() || slots.len() > MAX_SLOTS {
         return Err(invalid());
     }
-    Ok(Fields { slots, conditions })
+    Ok(Fields { slots, cross })
 }
+
+/// At most this many fields in a space-delimited pattern.
+const MAX_SLOTS: usize = 100;
+/// A bound on the work of matching one event against patterns with cross-field conditions.
+const MAX_STEPS: usize = 100_000;
 
 enum Either {
     Name(String),
@@ -426,44 +446,79 @@ pub fn split_event(m: &str) -> Vec<String> {
     out
 }
 
-impl Fields {
-    fn matches(&self, m: &str) -> bool {
-        let values = split_event(m);
-        let mut bound: Vec<(&str, &str)> = Vec::new();
-        if !bind(&self.slots, &values, &mut bound) {
-            return false;
-        }
-        self.conditions.iter().all(|e| {
-            e.any_of.iter().any(|all| {
-                all.iter().all(|c| {
-                    bound
-                        .iter()
-                        .find(|(n, _)| *n == c.field)
-                        .is_some_and(|(_, v)| compare(v, c.op, &c.value))
-                })
-            })
+impl CondExpr {
+    fn holds<'v>(&self, value: impl Fn(&str) -> Option<&'v str>) -> bool {
+        self.any_of.iter().any(|all| {
+            all.iter()
+                .all(|c| value(&c.field).is_some_and(|v| compare(v, c.op, &c.value)))
         })
     }
 }
 
-/// Binds slots to values, trying every split of each ellipsis.
-fn bind<'a>(slots: &'a [Slot], values: &'a [String], bound: &mut Vec<(&'a str, &'a str)>) -> bool {
-    match slots.split_first() {
-        None => values.is_empty(),
-        Some((Slot::Field(name), rest)) => {
-            let Some((v, vs)) = values.split_first() else {
-                return false;
-            };
-            bound.push((name.as_str(), v.as_str()));
-            if bind(rest, vs, bound) {
-                return true;
+impl Fields {
+    fn matches(&self, m: &str) -> bool {
+        let values = split_event(m);
+        let mut search = Search {
+            fields: self,
+            values: &values,
+            bound: Vec::new(),
+            failed: std::collections::HashSet::new(),
+            steps: 0,
+        };
+        search.go(0, 0)
+    }
+}
+
+/// The binding of slots to event fields: each named field takes one, `...` any number.
+/// Without cross-field conditions a (slot, field) state that failed once fails again, so it is
+/// remembered and matching is polynomial; otherwise the search is bounded.
+struct Search<'a> {
+    fields: &'a Fields,
+    values: &'a [String],
+    bound: Vec<(&'a str, &'a str)>,
+    failed: std::collections::HashSet<(usize, usize)>,
+    steps: usize,
+}
+
+impl<'a> Search<'a> {
+    fn go(&mut self, si: usize, vi: usize) -> bool {
+        self.steps += 1;
+        let memo = self.fields.cross.is_empty();
+        if self.steps > MAX_STEPS || (memo && self.failed.contains(&(si, vi))) {
+            return false;
+        }
+        let fields: &'a Fields = self.fields;
+        let ok = match fields.slots.get(si) {
+            None => {
+                vi == self.values.len()
+                    && fields.cross.iter().all(|e| {
+                        e.holds(|f| self.bound.iter().find(|(n, _)| *n == f).map(|(_, v)| *v))
+                    })
             }
-            bound.pop();
-            false
+            Some(Slot::Field { name, local }) => match self.values.get(vi) {
+                None => false,
+                Some(v) => {
+                    let here = local
+                        .as_ref()
+                        .is_none_or(|e| e.holds(|f| (f == name.as_str()).then_some(v.as_str())));
+                    if here {
+                        self.bound.push((name.as_str(), v.as_str()));
+                        let ok = self.go(si + 1, vi + 1);
+                        if !ok {
+                            self.bound.pop();
+                        }
+                        ok
+                    } else {
+                        false
+                    }
+                }
+            },
+            Some(Slot::Ellipsis) => (vi..=self.values.len()).any(|k| self.go(si + 1, k)),
+        };
+        if !ok && memo {
+            self.failed.insert((si, vi));
         }
-        Some((Slot::Ellipsis, rest)) => {
-            (0..=values.len()).any(|skip| bind(rest, &values[skip..], bound))
-        }
+        ok
     }
 }
 
@@ -518,7 +573,11 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 struct JsonParser {
     chars: Vec<char>,
     i: usize,
+    depth: usize,
 }
+
+/// The deepest nesting of parentheses a JSON pattern may use.
+const MAX_DEPTH: usize = 32;
 
 fn parse_json(t: &str) -> Result<JsonExpr, String> {
     let inner = t
@@ -528,6 +587,7 @@ fn parse_json(t: &str) -> Result<JsonExpr, String> {
     let mut p = JsonParser {
         chars: inner.chars().collect(),
         i: 0,
+        depth: 0,
     };
     let e = p.or()?;
     p.ws();
@@ -577,7 +637,12 @@ impl JsonParser {
 
     fn atom(&mut self) -> Result<JsonExpr, String> {
         if self.eat("(") {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(invalid());
+            }
             let e = self.or()?;
+            self.depth -= 1;
             if !self.eat(")") {
                 return Err(invalid());
             }
@@ -830,6 +895,29 @@ mod tests {
     }
 
     #[test]
+    fn conditions_apply_while_binding_and_across_fields() {
+        // The field matching the condition may be anywhere between the ellipses.
+        assert!(m("[..., x=8443, ...]", FLOW));
+        assert!(m("[..., x=REJECT, y]", FLOW));
+        assert!(!m("[..., x=nothing, ...]", FLOW));
+        // A condition on another field is checked once every field is bound.
+        assert!(m("[v, a, e, s, d, sp, dp>8000 && v=2, ...]", FLOW));
+        assert!(!m("[v, a, e, s, d, sp, dp>8000 && v=3, ...]", FLOW));
+    }
+
+    #[test]
+    fn pathological_patterns_stay_fast() {
+        let event = "a ".repeat(2000);
+        let many = format!("[{}b=zzz]", "..., x=a, ".repeat(40));
+        let started = std::time::Instant::now();
+        assert!(!m(&many, &event));
+        let cross = format!("[{}z=b && y=a]", "..., y, ".repeat(30));
+        assert!(!m(&cross, &event));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(parse(&format!("[{}]", vec!["f"; 101].join(", "))).is_err());
+    }
+
+    #[test]
     fn event_splitting_groups_quotes_and_brackets() {
         let v = split_event(
             "127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] \"GET /a HTTP/1.0\" 200 2326",
@@ -860,6 +948,10 @@ mod tests {
         assert!(!m("{ $.a = 1 }", "not json"));
         assert!(parse("{ $.a = }").is_err());
         assert!(parse("{ a = 1 }").is_err());
+        let deep = format!("{{ {}$.a = 1{} }}", "(".repeat(40), ")".repeat(40));
+        assert!(parse(&deep).is_err());
+        let ok = format!("{{ {}$.a = 1{} }}", "(".repeat(10), ")".repeat(10));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
