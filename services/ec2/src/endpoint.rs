@@ -555,10 +555,25 @@ impl CreateVpcEndpoint {
             .map_err(|e| AwsError::internal(format!("cannot listen for endpoint: {e}")))?;
         let id = endpoint.id.clone();
         let result = svc
-            .write(call, |st, batch| {
+            .write(call, move |st, batch| {
                 let a = st.acct_mut(&account);
                 if !a.vpcs.contains_key(&endpoint.vpc_id) {
                     return Err(not_found(&endpoint.vpc_id));
+                }
+                // Another call may have taken an address since it was chosen.
+                for eni in &mut endpoint.enis {
+                    if crate::subnet::used_ips(a, &eni.subnet_id).contains(&eni.ip) {
+                        let subnet = a
+                            .subnets
+                            .get(&eni.subnet_id)
+                            .ok_or_else(|| not_found(&eni.subnet_id))?;
+                        eni.ip = allocate_ip(a, subnet).ok_or_else(|| {
+                            AwsError::bad_request(
+                                "InsufficientFreeAddressesInSubnet",
+                                format!("Subnet {} has no free addresses", eni.subnet_id),
+                            )
+                        })?;
+                    }
                 }
                 set_routes(a, batch, &endpoint, &endpoint.route_table_ids, true);
                 batch.put(&endpoint);
