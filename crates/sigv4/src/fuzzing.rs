@@ -5,10 +5,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::{ChunkedDecoder, Request, SigningKeyCache};
 
+/// The secret access key [`request`] verifies with.
+pub const SECRET: &str = "fuzz/secret+key/EXAMPLE";
+
 /// Splits `data` into a request: the first line is `METHOD TARGET`, then `name: value` header
-/// lines up to an empty line, then the body. Parses its signature, prechecks and verifies it
-/// with a fixed secret and clock.
-pub fn request(data: &[u8]) {
+/// lines up to an empty line, then the body. Parses its signature, prechecks and verifies it with
+/// [`SECRET`] at the request's own time (so that well-signed inputs get past the clock), then
+/// decodes an `aws-chunked` body. Returns whether the signature (and the body) verified.
+pub fn request(data: &[u8]) -> bool {
     let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
         Some(i) => (&data[..i], &data[i + 2..]),
         None => (data, &[][..]),
@@ -22,16 +26,29 @@ pub fn request(data: &[u8]) {
         .map(|(n, v)| (n, v.trim_start().as_bytes()))
         .collect();
     let req = Request::new(method, target, &headers).with_body(body);
-    let now = UNIX_EPOCH + Duration::from_secs(1_704_067_200);
     let cache = SigningKeyCache::new(4);
+    let mut verified_all = false;
     if let Ok(Some(auth)) = crate::parse(&req, None) {
+        let now = auth
+            .request_time()
+            .to_system_time()
+            .unwrap_or(UNIX_EPOCH + Duration::from_secs(1_704_067_200));
         let _ = auth.precheck(now, Some("us-east-1"), None);
         let _ = auth.canonical_request(&req);
-        if let Ok(verified) = auth.verify(&req, "secret", now, &cache) {
-            let _ = verified.chunked_decoder(&req);
+        if let Ok(verified) = auth.verify(&req, SECRET, now, &cache) {
+            verified_all = match verified.chunked_decoder(&req) {
+                Ok(Some(mut decoder)) => {
+                    let mut input = body;
+                    while let Ok(Some(_)) = decoder.decode(&mut input) {}
+                    decoder.finish().is_ok()
+                }
+                Ok(None) => true,
+                Err(_) => false,
+            };
         }
-        let _ = auth.verify(&Request { body: None, ..req }, "secret", now, &cache);
+        let _ = auth.verify(&Request { body: None, ..req }, SECRET, now, &cache);
     }
+    verified_all
 }
 
 /// Decodes `data` as an unsigned `aws-chunked` body with a CRC32 trailer, the first byte choosing
