@@ -6,6 +6,7 @@ client uses `--endpoint-url http://<DnsName>`. Clients on this machine connect f
 127.0.0.1, so an endpoint's security group must admit that address.
 """
 import json
+import socket
 import time
 import uuid
 
@@ -265,6 +266,22 @@ def test_endpoint_serves_only_its_service(server):
     services = ec2.describe_vpc_endpoint_services(ServiceNames=[f"com.amazonaws.{REGION}.ssm", f"com.amazonaws.{REGION}.s3"])
     assert all(d["VpcEndpointPolicySupported"] for d in services["ServiceDetails"])
     assert sorted(d["ServiceType"][0]["ServiceType"] for d in services["ServiceDetails"]) == ["Gateway", "Interface", "Interface"]
+    # Subnets and security groups change on the running endpoint.
+    third = ec2.create_subnet(VpcId=vpc, CidrBlock="10.70.3.0/24", AvailabilityZone=f"{REGION}c")["Subnet"]["SubnetId"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce, AddSubnetIds=[third], RemoveSubnetIds=[subnets[0]])
+    changed = ec2.describe_vpc_endpoints(VpcEndpointIds=[vpce])["VpcEndpoints"][0]
+    assert sorted(changed["SubnetIds"]) == sorted([subnets[1], third]) and len(changed["NetworkInterfaceIds"]) == 2
+    same_zone = ec2.create_subnet(VpcId=vpc, CidrBlock="10.70.4.0/24", AvailabilityZone=f"{REGION}c")["Subnet"]["SubnetId"]
+    with pytest.raises(ClientError) as e:
+        ec2.modify_vpc_endpoint(VpcEndpointId=vpce, AddSubnetIds=[same_zone])
+    assert e.value.response["Error"]["Code"] == "DuplicateSubnetsInSameZone"
+    closed = ec2.create_security_group(GroupName=name("closed"), Description="nothing in", VpcId=vpc)["GroupId"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce, AddSecurityGroupIds=[closed], RemoveSecurityGroupIds=[sg])
+    code, _, _ = server.cli("iam", "list-users", endpoint=url, check=False)
+    assert code != 0
+    ec2.modify_vpc_endpoint(VpcEndpointId=vpce, AddSecurityGroupIds=[sg])
+    code, _, _ = server.cli("iam", "list-users", endpoint=url)
+    assert code == 0
     # Deleting the endpoint closes its listener.
     ec2.delete_vpc_endpoints(VpcEndpointIds=[vpce])
     code, _, _ = server.cli("iam", "list-users", endpoint=url, check=False)
@@ -318,6 +335,24 @@ def test_security_group_refusal_and_flow_logs(server):
     assert code != 0
     ec2.delete_flow_logs(FlowLogIds=fl["FlowLogIds"])
     assert not ec2.describe_flow_logs(FlowLogIds=fl["FlowLogIds"])["FlowLogs"]
+    # A flow log on one network interface, rejected traffic only, with a custom format.
+    eni_group = group + "-eni"
+    fl = ec2.create_flow_logs(
+        ResourceType="NetworkInterface", ResourceIds=[closed_eni, "eni-0000000000000000f"], TrafficType="REJECT",
+        LogDestinationType="cloud-watch-logs", LogDestination=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{eni_group}:*",
+        DeliverLogsPermissionArn=role, LogFormat="${version} ${vpc-id} ${subnet-id} ${interface-id} ${action} ${flow-direction}",
+    )
+    assert [u["Error"]["Code"] for u in fl["Unsuccessful"]] == ["InvalidNetworkInterfaceID.NotFound"]
+    server.cli("iam", "list-users", endpoint=open_url)
+    server.cli("iam", "list-users", endpoint=closed_url, check=False)
+    events = flow_events(logs, eni_group, "REJECT")
+    assert events and events[0]["logStreamName"] == f"{closed_eni}-reject"
+    assert events[0]["message"] == f"5 {vpc} {subnets[1]} {closed_eni} REJECT ingress"
+    assert not logs.filter_log_events(logGroupName=eni_group, filterPattern="ACCEPT")["events"]
+    with pytest.raises(ClientError) as e:
+        ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="ALL", LogGroupName=group,
+                             DeliverLogsPermissionArn=role, LogFormat="${version} ${colour}")
+    assert e.value.response["Error"]["Code"] == "InvalidParameter"
 
 
 def test_endpoint_policy_per_principal_and_reset(server):
@@ -508,6 +543,20 @@ def test_restart_keeps_vpcs_endpoints_and_flow_logs(tmp_path):
         assert len(events) >= 2
     finally:
         s.stop()
+    # When the port is taken, the endpoint comes back on a new one, which Describe reports.
+    port = int(url.rsplit(":", 1)[1])
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        s = Server(data_dir=data).start()
+        try:
+            ep = s.client("ec2").describe_vpc_endpoints(VpcEndpointIds=[vpce])["VpcEndpoints"][0]
+            moved = "http://" + ep["DnsEntries"][0]["DnsName"]
+            assert ep["State"] == "available" and moved != url
+            assert s.cli("iam", "list-users", endpoint=moved)[0] == 0
+        finally:
+            s.stop()
 
 
 def test_s4_ssm_endpoint_policy_per_principal(server):
