@@ -307,3 +307,15 @@ def test_decode_authorization_message(server):
     with pytest.raises(ClientError) as e:
         server.client("sts").decode_authorization_message(EncodedMessage="not a message")
     assert error(e)[0] == "InvalidAuthorizationMessageException"
+
+
+def test_get_session_token_needs_no_permission_but_honours_a_deny(server):
+    key, secret = user_with_key(server, unique("plain"), allow("s3:ListAllMyBuckets"))
+    creds = server.client("sts", access_key=key, secret=secret).get_session_token()["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA")
+    key, secret = user_with_key(server, unique("denied"), deny("sts:GetSessionToken"))
+    with pytest.raises(ClientError) as e:
+        server.client("sts", access_key=key, secret=secret).get_session_token()
+    code, message, status = error(e)
+    assert (code, status) == ("AccessDenied", 403)
+    assert "with an explicit deny in an identity-based policy" in message

@@ -166,7 +166,8 @@ pub(crate) fn authorize(
     let mut outcomes = Vec::with_capacity(authorization.checks.len());
     for check in &authorization.checks {
         let decision = decide(call, &base, check);
-        let allowed = decision.is_allowed();
+        let allowed = decision.is_allowed()
+            || (authorization.deny_only && decision.outcome() != policy::Outcome::ExplicitlyDenied);
         outcomes.push(CheckOutcome {
             action: check.action.to_string(),
             resource: check.resource.clone(),

@@ -146,6 +146,9 @@ pub struct Authorization {
     pub checks: Vec<Check>,
     /// AWS performs no authorization for this operation (e.g. `sts:GetCallerIdentity`).
     pub(crate) none_required: bool,
+    /// Only an explicit deny refuses (AWS requires no permission but honours a Deny,
+    /// e.g. `sts:GetSessionToken`).
+    pub(crate) deny_only: bool,
 }
 
 impl Authorization {
@@ -154,6 +157,7 @@ impl Authorization {
         Authorization {
             checks: vec![check],
             none_required: false,
+            deny_only: false,
         }
     }
 
@@ -162,6 +166,7 @@ impl Authorization {
         Authorization {
             checks,
             none_required: false,
+            deny_only: false,
         }
     }
 
@@ -170,6 +175,16 @@ impl Authorization {
         Authorization {
             checks: Vec::new(),
             none_required: true,
+            deny_only: false,
+        }
+    }
+
+    /// For operations that need no permission but that an explicit `Deny` still refuses.
+    pub fn deny_only(check: Check) -> Authorization {
+        Authorization {
+            checks: vec![check],
+            none_required: false,
+            deny_only: true,
         }
     }
 

@@ -553,8 +553,11 @@ fn long_term_only(call: &Call, operation: &str) -> Result<(), AwsError> {
 impl GetSessionToken {
     fn checks(&self, _: &Iam, call: &Call) -> Result<Authorization, AwsError> {
         long_term_only(call, "GetSessionToken")?;
-        // AWS requires no permission to call GetSessionToken.
-        Ok(Authorization::none_required())
+        // AWS requires no permission to call GetSessionToken, but honours an explicit Deny.
+        Ok(Authorization::deny_only(Check::new(
+            "sts:GetSessionToken",
+            "*",
+        )))
     }
 
     async fn run(self, svc: &Iam, call: &Call) -> Result<GetSessionTokenResponse, AwsError> {
