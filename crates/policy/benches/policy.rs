@@ -3,8 +3,10 @@
 //! seed policy.
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use policy::{Context, Policy, PolicySet, PolicyType, Principal, Request};
 
 fn load(name: &str, kind: PolicyType) -> Policy {
@@ -13,7 +15,7 @@ fn load(name: &str, kind: PolicyType) -> Policy {
     Policy::parse(&text, kind).expect("bench policy parses")
 }
 
-fn evaluation(c: &mut Criterion) {
+fn evaluation<M: Measurement + 'static>(c: &mut Criterion<M>, name: &str) {
     let identity = [
         load("identity.json", PolicyType::Identity),
         load("identity-managed.json", PolicyType::Identity),
@@ -78,19 +80,97 @@ fn evaluation(c: &mut Criterion) {
     };
     assert!(policy::evaluate(&req, &set).is_allowed());
 
-    c.bench_function("evaluate/s3_getobject_via_vpce_61_statements", |b| {
+    let mut g = c.benchmark_group(name);
+    g.sampling_mode(SamplingMode::Flat);
+    g.bench_function("evaluate/s3_getobject_via_vpce_61_statements", |b| {
         b.iter(|| policy::evaluate(black_box(&req), black_box(&set)))
     });
-    c.bench_function("explain/s3_getobject_via_vpce_61_statements", |b| {
+    g.bench_function("explain/s3_getobject_via_vpce_61_statements", |b| {
         b.iter(|| policy::explain(black_box(&req), black_box(&set)))
     });
     let denied = Request {
         action: "s3:DeleteObject",
         ..req
     };
-    c.bench_function("evaluate/s3_deleteobject_denied_61_statements", |b| {
+    g.bench_function("evaluate/s3_deleteobject_denied_61_statements", |b| {
         b.iter(|| policy::evaluate(black_box(&denied), black_box(&set)))
     });
+    g.finish();
+}
+
+fn wall_time(c: &mut Criterion) {
+    evaluation(c, "wall");
+}
+
+fn cpu_time(c: &mut Criterion<ThreadCpu>) {
+    evaluation(c, "cpu");
+}
+
+/// CPU time of the benchmarking thread, from `/proc/thread-self/schedstat` (nanoseconds; the
+/// kernel updates it every scheduler tick, so samples are long). On a shared machine this measures
+/// the work, not the waits for a core.
+struct ThreadCpu;
+
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+impl Measurement for ThreadCpu {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns().saturating_sub(i)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuFormatter
+    }
+}
+
+struct CpuFormatter;
+
+impl ValueFormatter for CpuFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (d, unit) = if typical < 1e3 {
+            (1.0, "ns cpu")
+        } else if typical < 1e6 {
+            (1e3, "µs cpu")
+        } else {
+            (1e6, "ms cpu")
+        };
+        for v in values {
+            *v /= d;
+        }
+        unit
+    }
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        _t: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        for v in values {
+            *v = 0.0;
+        }
+        "n/a"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
 }
 
 /// The type each seed policy is meant as (as listed in the conformance suite).
@@ -140,5 +220,13 @@ fn validation(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, evaluation, validation);
-criterion_main!(benches);
+criterion_group!(benches, wall_time, validation);
+criterion_group! {
+    name = cpu;
+    config = Criterion::default()
+        .with_measurement(ThreadCpu)
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(20));
+    targets = cpu_time
+}
+criterion_main!(benches, cpu);

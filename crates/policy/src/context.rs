@@ -162,7 +162,7 @@ impl Context {
         for (i, h) in self.hashes.iter().enumerate() {
             if *h == hash {
                 let e = &self.entries[i];
-                if e.lower.len() == key.len() && e.lower.eq_ignore_ascii_case(key) {
+                if e.lower.as_bytes() == key.as_bytes() || e.lower.eq_ignore_ascii_case(key) {
                     return Some(&e.value);
                 }
             }

@@ -181,6 +181,7 @@ struct Env<'r, 'a> {
     vars: Vars<'a>,
     has_boundary: bool,
     service: &'a str,
+    service_hash: u64,
     service_bit: u64,
     name: &'a str,
     resource: Option<[&'a str; 6]>,
@@ -297,11 +298,15 @@ fn eval_statement<T: Tracer>(p: &Policy, s: &Statement, env: &Env, t: &mut T) ->
     if !T::ON && s.service_filter & env.service_bit == 0 {
         return None;
     }
-    let action = s
-        .actions
-        .iter()
-        .any(|p| p.matches(req.action, env.service, env.name, &env.vars))
-        != s.not_action;
+    let action = s.actions.iter().any(|p| {
+        p.matches(
+            req.action,
+            env.service,
+            env.service_hash,
+            env.name,
+            &env.vars,
+        )
+    }) != s.not_action;
     if !T::ON && !action {
         return None;
     }
@@ -428,7 +433,8 @@ fn run<T: Tracer>(req: &Request, set: &PolicySet, t: &mut T) -> Decision {
         vars: Vars(req.context),
         has_boundary: bounded && boundary.is_some(),
         service,
-        service_bit: crate::pattern::service_bit(service),
+        service_hash: crate::context::key_hash(service),
+        service_bit: crate::pattern::service_bit(crate::context::key_hash(service)),
         name,
         resource: crate::pattern::arn_split(req.resource),
     };

@@ -422,8 +422,8 @@ pub(crate) fn arn_split(s: &str) -> Option<[&str; 6]> {
 /// One bit (of 64) chosen by the lower-cased service prefix: a statement keeps the union of its
 /// actions' bits, so most statements for other services are skipped with one AND.
 #[inline]
-pub(crate) fn service_bit(service: &str) -> u64 {
-    1u64 << (crate::context::key_hash(service) % 64)
+pub(crate) fn service_bit(service_hash: u64) -> u64 {
+    1u64 << (service_hash % 64)
 }
 
 /// A compiled Action/NotAction entry: the service prefix compared on its own (case-insensitive)
@@ -431,6 +431,8 @@ pub(crate) fn service_bit(service: &str) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ActionPattern {
     service: Option<Box<str>>,
+    /// `key_hash` of the service prefix (case-insensitive), compared before the text.
+    service_hash: u64,
     pat: Pattern,
 }
 
@@ -440,10 +442,12 @@ impl ActionPattern {
         match s.split_once(':') {
             Some((svc, name)) if !svc.contains(['*', '?']) => ActionPattern {
                 service: Some(svc.to_ascii_lowercase().into()),
+                service_hash: crate::context::key_hash(svc),
                 pat: Pattern::compile(name, true, false, none),
             },
             _ => ActionPattern {
                 service: None,
+                service_hash: 0,
                 pat: Pattern::compile(s, true, false, none),
             },
         }
@@ -453,23 +457,26 @@ impl ActionPattern {
     /// part has a wildcard.
     pub fn service_bits(&self) -> u64 {
         match &self.service {
-            Some(svc) => service_bit(svc),
+            Some(_) => 1u64 << (self.service_hash % 64),
             None => u64::MAX,
         }
     }
 
-    /// `service`/`name` are the request's action split at its first `:`.
+    /// `service`/`name` are the request's action split at its first `:`; `service_hash` is
+    /// `key_hash(service)`.
     #[inline]
     pub fn matches<R: Resolve + ?Sized>(
         &self,
         action: &str,
         service: &str,
+        service_hash: u64,
         name: &str,
         r: &R,
     ) -> bool {
         match &self.service {
             Some(svc) => {
-                bytes_eq(svc.as_bytes(), service.as_bytes(), true)
+                self.service_hash == service_hash
+                    && bytes_eq(svc.as_bytes(), service.as_bytes(), true)
                     && self.pat.matches(name, true, r)
             }
             None => self.pat.matches(action, true, r),
