@@ -103,6 +103,64 @@ pub fn check(
     c
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_point_keys_are_supplied() {
+        let ap = AccessPointFacts {
+            arn: "arn:aws:s3:us-east-1:111122223333:accesspoint/ap1-ds".into(),
+            account: "111122223333".into(),
+            network_origin: "VPC".into(),
+        };
+        let c = through_access_point(Check::new("s3:GetObject", "arn:aws:s3:::b/k"), &ap);
+        let keys: Vec<&str> = c.context.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(
+            keys,
+            [
+                "s3:DataAccessPointArn",
+                "s3:DataAccessPointAccount",
+                "s3:AccessPointNetworkOrigin"
+            ]
+        );
+    }
+
+    #[test]
+    fn tag_keys() {
+        let tags = [
+            Tag {
+                k: "a".into(),
+                v: "1".into(),
+            },
+            Tag {
+                k: "b".into(),
+                v: "2".into(),
+            },
+        ];
+        let c = request_tags(Check::new("s3:PutObject", "arn:aws:s3:::b/k"), &tags);
+        assert!(
+            c.context
+                .iter()
+                .any(|(k, v)| k == "s3:RequestObjectTagKeys" && v.as_slice() == ["a", "b"])
+        );
+        let c = existing_tags(Check::new("s3:GetObject", "arn:aws:s3:::b/k"), &tags);
+        assert!(
+            c.context
+                .iter()
+                .any(|(k, v)| k == "s3:ExistingObjectTag/b" && v.as_slice() == ["2"])
+        );
+    }
+}
+
+/// Adds the access point keys to a check of a request made through an access point (the access
+/// point issue adds the second check against the access point's own policy).
+pub fn through_access_point(c: Check, ap: &AccessPointFacts) -> Check {
+    c.with("s3:DataAccessPointArn", ap.arn.clone())
+        .with("s3:DataAccessPointAccount", ap.account.clone())
+        .with("s3:AccessPointNetworkOrigin", ap.network_origin.clone())
+}
+
 /// Adds `s3:ExistingObjectTag/<key>` for an existing object's tags.
 pub fn existing_tags(mut c: Check, tags: &[Tag]) -> Check {
     for t in tags {

@@ -29,7 +29,7 @@ use gateway::{Authorization, AwsError, Call, Operation, ServiceDef};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use access::AccessPointFacts;
+pub use access::{AccessPointFacts, through_access_point};
 pub use input::Input;
 pub use public::is_public as is_public_policy;
 pub use sse::{DataKey, GeneratedKey, KeyFuture, KeyService, NoKms};
