@@ -138,6 +138,12 @@ def test_tags_and_filters(server):
     assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
     code, out, _ = server.cli("ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc}", "Name=tag:team,Values=ds")
     assert [s["SubnetId"] for s in out["Subnets"]] == [subnets[0]]
+    for extra in range(6):
+        ec2.create_vpc(CidrBlock=f"10.31.{extra}.0/24")
+    everything = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]]
+    pages = list(ec2.get_paginator("describe_vpcs").paginate(PaginationConfig={"PageSize": 5}))
+    assert len(pages) > 1 and all(len(p["Vpcs"]) <= 5 for p in pages)
+    assert [v["VpcId"] for p in pages for v in p["Vpcs"]] == everything
 
 
 def test_security_group_rules_self_references_and_errors(server):

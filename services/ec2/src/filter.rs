@@ -76,14 +76,16 @@ pub fn page<'a, T: Filterable + 'a>(
     next_token: Option<&str>,
 ) -> Result<(Vec<&'a T>, Option<String>), AwsError> {
     validate::<T>(filters)?;
+    // The model bounds MaxResults per operation (the gateway validates it); at most 1000 items
+    // are returned whatever is asked.
     let max = match max_results {
         None => usize::MAX,
-        Some(n) if (5..=1000).contains(&n) => n as usize,
+        Some(n) if n >= 1 => n.min(1000) as usize,
         Some(n) => {
             return Err(AwsError::bad_request(
                 "InvalidParameterValue",
                 format!(
-                    "Value ( {n} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000."
+                    "Value ( {n} ) for parameter maxResults is invalid. Expecting a value greater than 0."
                 ),
             ));
         }
