@@ -103,6 +103,48 @@ pub fn check(
     c
 }
 
+
+/// Adds the access point keys to a check of a request made through an access point (the access
+/// point issue adds the second check against the access point's own policy).
+pub fn through_access_point(c: Check, ap: &AccessPointFacts) -> Check {
+    c.with("s3:DataAccessPointArn", ap.arn.clone())
+        .with("s3:DataAccessPointAccount", ap.account.clone())
+        .with("s3:AccessPointNetworkOrigin", ap.network_origin.clone())
+}
+
+/// Adds `s3:ExistingObjectTag/<key>` for an existing object's tags.
+pub fn existing_tags(mut c: Check, tags: &[Tag]) -> Check {
+    for t in tags {
+        c = c.with(format!("s3:ExistingObjectTag/{}", t.k), t.v.clone());
+    }
+    c
+}
+
+/// Adds `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` for tags a request sets.
+pub fn request_tags(mut c: Check, tags: &[Tag]) -> Check {
+    if tags.is_empty() {
+        return c;
+    }
+    for t in tags {
+        c = c.with(format!("s3:RequestObjectTag/{}", t.k), t.v.clone());
+    }
+    c.with(
+        "s3:RequestObjectTagKeys",
+        tags.iter().map(|t| t.k.clone()).collect::<Vec<_>>(),
+    )
+}
+
+/// Adds the encryption keys a write supplies.
+pub fn encryption_keys(mut c: Check, input: &Input) -> Check {
+    if let Some(v) = input.str("ServerSideEncryption") {
+        c = c.with("s3:x-amz-server-side-encryption", v);
+    }
+    if let Some(v) = input.str("SSEKMSKeyId") {
+        c = c.with("s3:x-amz-server-side-encryption-aws-kms-key-id", v);
+    }
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,45 +193,4 @@ mod tests {
                 .any(|(k, v)| k == "s3:ExistingObjectTag/b" && v.as_slice() == ["2"])
         );
     }
-}
-
-/// Adds the access point keys to a check of a request made through an access point (the access
-/// point issue adds the second check against the access point's own policy).
-pub fn through_access_point(c: Check, ap: &AccessPointFacts) -> Check {
-    c.with("s3:DataAccessPointArn", ap.arn.clone())
-        .with("s3:DataAccessPointAccount", ap.account.clone())
-        .with("s3:AccessPointNetworkOrigin", ap.network_origin.clone())
-}
-
-/// Adds `s3:ExistingObjectTag/<key>` for an existing object's tags.
-pub fn existing_tags(mut c: Check, tags: &[Tag]) -> Check {
-    for t in tags {
-        c = c.with(format!("s3:ExistingObjectTag/{}", t.k), t.v.clone());
-    }
-    c
-}
-
-/// Adds `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys` for tags a request sets.
-pub fn request_tags(mut c: Check, tags: &[Tag]) -> Check {
-    if tags.is_empty() {
-        return c;
-    }
-    for t in tags {
-        c = c.with(format!("s3:RequestObjectTag/{}", t.k), t.v.clone());
-    }
-    c.with(
-        "s3:RequestObjectTagKeys",
-        tags.iter().map(|t| t.k.clone()).collect::<Vec<_>>(),
-    )
-}
-
-/// Adds the encryption keys a write supplies.
-pub fn encryption_keys(mut c: Check, input: &Input) -> Check {
-    if let Some(v) = input.str("ServerSideEncryption") {
-        c = c.with("s3:x-amz-server-side-encryption", v);
-    }
-    if let Some(v) = input.str("SSEKMSKeyId") {
-        c = c.with("s3:x-amz-server-side-encryption-aws-kms-key-id", v);
-    }
-    c
 }
