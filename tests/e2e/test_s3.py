@@ -199,6 +199,49 @@ def test_checksums_and_digests(s3, bucket):
         s3.head_object(Bucket=bucket, Key="bad")
 
 
+def chunked_put(server, bucket, key, data, trailer_crc=None, chunk=64 * 1024):
+    """A PUT with an `aws-chunked` body and a trailing CRC32 (STREAMING-UNSIGNED-PAYLOAD-TRAILER),
+    as the SDKs send over TLS; signed with botocore's SigV4 signer."""
+    import urllib3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from conftest import ROOT_KEY, ROOT_SECRET
+
+    crc = trailer_crc or base64.b64encode(struct.pack(">I", zlib.crc32(data))).decode()
+    body = b""
+    for i in range(0, len(data), chunk):
+        piece = data[i:i + chunk]
+        body += b"%x\r\n" % len(piece) + piece + b"\r\n"
+    body += b"0\r\nx-amz-checksum-crc32:" + crc.encode() + b"\r\n\r\n"
+    url = f"{server.endpoint}/{bucket}/{key}"
+    req = AWSRequest(method="PUT", url=url, data=body, headers={
+        "Content-Encoding": "aws-chunked",
+        "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+        "X-Amz-Content-SHA256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "Content-Length": str(len(body)),
+    })
+    SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), "s3", REGION).add_auth(req)
+    return urllib3.PoolManager().request("PUT", url, body=body, headers=dict(req.headers.items()))
+
+
+def test_aws_chunked_upload_with_trailing_checksum(server, s3, bucket):
+    data = os.urandom(200_000)
+    r = chunked_put(server, bucket, "chunked", data)
+    assert r.status == 200, r.data
+    crc = base64.b64encode(struct.pack(">I", zlib.crc32(data))).decode()
+    assert r.headers.get("x-amz-checksum-crc32") == crc
+    got = s3.get_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data and got["ChecksumCRC32"] == crc
+    bad = base64.b64encode(struct.pack(">I", zlib.crc32(b"other"))).decode()
+    r = chunked_put(server, bucket, "chunked-bad", data, trailer_crc=bad)
+    assert r.status == 400, r.data
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="chunked-bad")
+
+
 def test_listing_v1_v2_pagination_and_delimiters(s3, bucket):
     keys = ["a/1", "a/2", "a/b/3", "b", "c d/e", "z+z"]
     for k in keys:
