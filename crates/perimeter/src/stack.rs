@@ -20,6 +20,8 @@ pub struct Stack {
     pub logs: Arc<logs::Logs>,
     /// EC2 VPC: VPCs, security groups, VPC endpoints (listeners) and flow logs.
     pub ec2: Arc<ec2::Ec2>,
+    /// SageMaker: Studio domains and sign-in, jobs, models, endpoints, notebook instances.
+    pub sagemaker: Arc<sagemaker::SageMaker>,
 }
 
 impl Stack {
@@ -32,7 +34,9 @@ impl Stack {
         let organizations = organizations::Organizations::open(store, config, iam.clone())?;
         let logs = logs::Logs::open(store, config)?;
         let ec2 = ec2::Ec2::open(store, config, logs.clone())?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations, logs, ec2 })
+        let sagemaker =
+            sagemaker::SageMaker::open(store, config, iam.clone(), kms.clone(), ec2.clone())?;
+        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations, logs, ec2, sagemaker })
     }
 
     /// The gateway serving every service.
@@ -48,6 +52,7 @@ impl Stack {
         builder = builder.service(self.organizations.service_def());
         builder = builder.service(self.logs.service_def());
         builder = builder.service(self.ec2.service_def());
+        builder = builder.service(self.sagemaker.service_def());
         let gateway = builder.build();
         gateway.set_organizations(self.organizations.clone());
         gateway
@@ -56,6 +61,7 @@ impl Stack {
     /// Starts what runs beside the listeners (endpoints restored, background work).
     pub async fn start(&self, gateway: &gateway::Gateway) -> Result<(), String> {
         self.ec2.restore_endpoints(gateway).await;
+        self.sagemaker.install(gateway);
         Ok(())
     }
 }

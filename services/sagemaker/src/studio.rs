@@ -1,0 +1,937 @@
+//! Studio sign-in and the app environment, served on plain HTTP under `/studio/<domain>/`.
+//!
+//! `CreatePresignedDomainUrl` issues a sign-in token bound to the network context the
+//! request came from: the caller's address on the public endpoint, or the VPC of the VPC
+//! endpoint it came through. The URL points at the listener Studio is reached through from
+//! there: the public endpoint, or that VPC's `aws.sagemaker.<region>.studio` endpoint.
+//! Opening it ([`StudioPages`]):
+//! - from another network context fails with "Auth token containing insufficient
+//!   permissions" (and leaves the token for its rightful user);
+//! - after `ExpiresInSeconds`, or a second time, fails with "Invalid or Expired Auth Token";
+//! - otherwise consumes the token and starts a Studio session (a cookie, bound to the same
+//!   context) for the user profile (or space).
+//!
+//! A session is what a Studio app has: the execution role's temporary credentials, which
+//! SageMaker gets by assuming the role as `sagemaker.amazonaws.com` (the role's trust policy
+//! decides), served on a container credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`
+//! with `AWS_CONTAINER_AUTHORIZATION_TOKEN`), and the endpoints the app can reach: the public
+//! endpoint for a `PublicInternetOnly` domain; for a `VpcOnly` domain only the endpoints of
+//! its VPC, and a session policy on the credentials that denies every request not made
+//! through that VPC (nor by a service on the session's behalf), since a local notebook has
+//! no VPC around it to stop it. The landing page shows the profile, its role, its apps and
+//! its home directory, whose files the session reads and writes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use gateway::body::{self, Body};
+use gateway::raw::{RawHandler, RawRequest};
+use gateway::{AwsError, BoxFuture, Call, Caller, Location};
+use http::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::kinds::Kind;
+use crate::ops::{at as member, string};
+use crate::state::{AppCredential, Tag};
+use crate::{SERVICE_PRINCIPAL, SageMaker, home, time};
+
+/// The path prefix of every Studio page.
+pub const PREFIX: &str = "/studio/";
+
+const COOKIE: &str = "studio-session";
+const INSUFFICIENT: &str = "Auth token containing insufficient permissions";
+const EXPIRED: &str = "Invalid or Expired Auth Token";
+
+/// Where a request came from, as far as a sign-in token is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NetContext {
+    /// The public endpoint, from this address.
+    Public(IpAddr),
+    /// A VPC endpoint of this VPC.
+    Vpc(String),
+    /// A call made inside Perimeter.
+    Internal,
+}
+
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+impl NetContext {
+    pub(crate) fn of_call(call: &Call) -> NetContext {
+        NetContext::of(&call.location, call.source_ip)
+    }
+
+    fn of(location: &Location, ip: Option<IpAddr>) -> NetContext {
+        match location {
+            Location::Public => match ip {
+                Some(ip) => NetContext::Public(normalize(ip)),
+                None => NetContext::Internal,
+            },
+            Location::Endpoint(e) => NetContext::Vpc(e.vpc_id.clone()),
+            Location::Internal => NetContext::Internal,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            NetContext::Public(ip) => format!("the public endpoint from {ip}"),
+            NetContext::Vpc(v) => format!("VPC {v}"),
+            NetContext::Internal => "Perimeter".into(),
+        }
+    }
+}
+
+/// The `host:port` Studio is reached through from `context`.
+pub(crate) fn studio_host(svc: &SageMaker, account: &str, context: &NetContext) -> Option<String> {
+    if let NetContext::Vpc(vpc) = context {
+        let studio = svc
+            .ec2()
+            .vpc_endpoints(account, vpc)
+            .into_iter()
+            .find(|e| e.signing_name == "studio" && e.address.is_some());
+        if let Some(e) = studio {
+            return e.address;
+        }
+    }
+    svc.installed_gateway()?
+        .listener_addr("public")
+        .map(|a| a.to_string())
+}
+
+/// A sign-in token waiting to be used.
+#[derive(Debug, Clone)]
+pub(crate) struct SignIn {
+    pub account: String,
+    pub domain_id: String,
+    pub profile: String,
+    pub space: Option<String>,
+    pub context: NetContext,
+    pub expires_at: f64,
+    pub session_seconds: u64,
+    pub landing: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Creds {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: f64,
+}
+
+/// A signed-in Studio session.
+#[derive(Debug, Clone)]
+struct Session {
+    account: String,
+    domain_id: String,
+    profile: String,
+    space: Option<String>,
+    context: NetContext,
+    expires_at: f64,
+    /// The container credentials endpoint's authorization token.
+    credential_token: String,
+    creds: Option<Creds>,
+    /// `http://host:port/studio/<domain>/`: where this session reaches Studio.
+    base_url: String,
+}
+
+/// Sign-in tokens and sessions, in memory.
+#[derive(Default)]
+pub(crate) struct Tokens {
+    sign_ins: HashMap<String, SignIn>,
+    sessions: HashMap<String, Session>,
+}
+
+fn random_token() -> Result<String, AwsError> {
+    let k = storage::keyring::random_key().map_err(AwsError::internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(&k[..]))
+}
+
+impl SageMaker {
+    /// Issues a single-use sign-in token.
+    pub(crate) fn issue_sign_in(&self, sign_in: SignIn) -> Result<String, AwsError> {
+        let token = random_token()?;
+        let now = time::now();
+        let mut t = self
+            .tokens
+            .lock()
+            .map_err(|_| AwsError::internal("studio token lock poisoned"))?;
+        t.sign_ins.retain(|_, s| s.expires_at > now);
+        t.sessions.retain(|_, s| s.expires_at > now);
+        t.sign_ins.insert(token.clone(), sign_in);
+        Ok(token)
+    }
+}
+
+/// The Studio pages.
+pub(crate) struct StudioPages {
+    svc: Arc<SageMaker>,
+}
+
+impl StudioPages {
+    pub(crate) fn new(svc: Arc<SageMaker>) -> StudioPages {
+        StudioPages { svc }
+    }
+}
+
+impl RawHandler for StudioPages {
+    fn handle(&self, req: RawRequest) -> BoxFuture<Response<Body>> {
+        let svc = self.svc.clone();
+        Box::pin(async move { route(&svc, req).await })
+    }
+}
+
+fn respond(status: u16, content_type: &str, data: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(body::full(data));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = http::HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(http::header::CONTENT_TYPE, v);
+    }
+    r.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    r
+}
+
+fn json_response(status: u16, v: &Value) -> Response<Body> {
+    respond(status, "application/json", v.to_string())
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, content: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}code{{background:#f4f4f4}}</style>\
+         </head><body>{content}</body></html>\n",
+        escape(title)
+    )
+}
+
+fn error_page(status: u16, message: &str) -> Response<Body> {
+    respond(
+        status,
+        "text/html; charset=utf-8",
+        page(
+            "SageMaker Studio",
+            &format!(
+                "<h1>SageMaker Studio</h1><p id=\"error\">{}</p>",
+                escape(message)
+            ),
+        ),
+    )
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn cookie(req: &http::Request<Bytes>) -> Option<String> {
+    req.headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn route(svc: &SageMaker, req: RawRequest) -> Response<Body> {
+    let context = NetContext::of(&req.location, Some(req.peer.ip()));
+    let path = req.request.uri().path().to_string();
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return error_page(404, "Not found");
+    };
+    let (domain_id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+    let domain_id = domain_id.to_string();
+    let method = req.request.method().clone();
+    match (method, sub) {
+        (Method::GET, "auth") => sign_in(svc, &req, &domain_id, context).await,
+        (Method::GET, "") | (Method::GET, "home") => {
+            match session_of(svc, &req, &domain_id, &context) {
+                Ok((_, s)) => landing(svc, &s).await,
+                Err(r) => r,
+            }
+        }
+        (Method::GET, "api/environment") => match session_of(svc, &req, &domain_id, &context) {
+            Ok((id, s)) => match environment(svc, &id, &s).await {
+                Ok(v) => json_response(200, &v),
+                Err(e) => json_response(500, &json!({"message": e.message})),
+            },
+            Err(r) => r,
+        },
+        (Method::GET, "api/credentials") => credentials(svc, &req, &domain_id, &context).await,
+        (m, files) if files == "api/files" || files.starts_with("api/files/") => {
+            let file = files
+                .strip_prefix("api/files")
+                .unwrap_or("")
+                .trim_start_matches('/');
+            match session_of(svc, &req, &domain_id, &context) {
+                Ok((_, s)) => file_op(svc, &s, m, file, req.request.body().clone()).await,
+                Err(r) => r,
+            }
+        }
+        _ => error_page(404, "Not found"),
+    }
+}
+
+/// Opens a presigned URL: checks the token, starts a session, sets its cookie.
+async fn sign_in(
+    svc: &SageMaker,
+    req: &RawRequest,
+    domain_id: &str,
+    context: NetContext,
+) -> Response<Body> {
+    let query = req.request.uri().query().unwrap_or("");
+    let Some(token) = query_param(query, "token") else {
+        return error_page(403, EXPIRED);
+    };
+    let now = time::now();
+    let sign_in = {
+        let Ok(mut t) = svc.tokens.lock() else {
+            return error_page(500, "internal error");
+        };
+        match t.sign_ins.get(token) {
+            None => return error_page(403, EXPIRED),
+            Some(s) if s.expires_at <= now || s.domain_id != domain_id => {
+                t.sign_ins.remove(token);
+                return error_page(403, EXPIRED);
+            }
+            Some(s) if s.context != context => {
+                tracing::info!(domain = %domain_id, created = %s.context.describe(),
+                    opened = %context.describe(), "studio sign-in from another network context refused");
+                return error_page(403, INSUFFICIENT);
+            }
+            Some(_) => match t.sign_ins.remove(token) {
+                Some(s) => s,
+                None => return error_page(403, EXPIRED),
+            },
+        }
+    };
+    let Some(host) = req
+        .request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+    else {
+        return error_page(400, "the request has no Host header");
+    };
+    let session_id = match random_token() {
+        Ok(t) => t,
+        Err(_) => return error_page(500, "internal error"),
+    };
+    let credential_token = match random_token() {
+        Ok(t) => t,
+        Err(_) => return error_page(500, "internal error"),
+    };
+    let mut session = Session {
+        account: sign_in.account.clone(),
+        domain_id: sign_in.domain_id.clone(),
+        profile: sign_in.profile.clone(),
+        space: sign_in.space.clone(),
+        context,
+        expires_at: now + sign_in.session_seconds as f64,
+        credential_token,
+        creds: None,
+        base_url: format!("http://{host}{PREFIX}{domain_id}/"),
+    };
+    match mint(svc, &session, sign_in.landing.as_deref()).await {
+        Ok(c) => session.creds = Some(c),
+        Err(e) => return error_page(403, &e.message),
+    }
+    if let Ok(mut t) = svc.tokens.lock() {
+        t.sessions.insert(session_id.clone(), session);
+    }
+    let mut r = respond(302, "text/plain", "");
+    let location = format!("{PREFIX}{domain_id}/home");
+    let set_cookie = format!(
+        "{COOKIE}={session_id}; Path={PREFIX}{domain_id}/; HttpOnly; SameSite=Strict; Max-Age={}",
+        sign_in.session_seconds
+    );
+    for (name, value) in [
+        (http::header::LOCATION, location),
+        (http::header::SET_COOKIE, set_cookie),
+    ] {
+        if let Ok(v) = http::HeaderValue::from_str(&value) {
+            r.headers_mut().insert(name, v);
+        }
+    }
+    r
+}
+
+/// The session a request's cookie names, if it is live, of this domain and context.
+fn session_of(
+    svc: &SageMaker,
+    req: &RawRequest,
+    domain_id: &str,
+    context: &NetContext,
+) -> Result<(String, Session), Response<Body>> {
+    let Some(id) = cookie(&req.request) else {
+        return Err(error_page(
+            403,
+            "Sign in to Studio with a presigned domain URL (CreatePresignedDomainUrl).",
+        ));
+    };
+    let t = svc
+        .tokens
+        .lock()
+        .map_err(|_| error_page(500, "internal error"))?;
+    match t.sessions.get(&id) {
+        Some(s) if s.domain_id == domain_id && s.expires_at > time::now() => {
+            if &s.context != context {
+                return Err(error_page(403, INSUFFICIENT));
+            }
+            Ok((id, s.clone()))
+        }
+        _ => Err(error_page(
+            403,
+            "The Studio session has expired. Sign in again.",
+        )),
+    }
+}
+
+/// The documents a session's pages show: domain, profile and (if any) space.
+fn docs(svc: &SageMaker, s: &Session) -> Result<(Value, Value, Option<Value>), AwsError> {
+    let now = time::now();
+    svc.read(|st| {
+        let domain = st
+            .get(&s.account, Kind::Domain, &s.domain_id)
+            .map(|r| r.view(now))
+            .ok_or_else(|| crate::errors::not_found("the domain no longer exists"))?;
+        let profile = st
+            .get(
+                &s.account,
+                Kind::UserProfile,
+                &format!("{}/{}", s.domain_id, s.profile),
+            )
+            .map(|r| r.view(now))
+            .ok_or_else(|| crate::errors::not_found("the user profile no longer exists"))?;
+        let space = s.space.as_ref().and_then(|sp| {
+            st.get(&s.account, Kind::Space, &format!("{}/{sp}", s.domain_id))
+                .map(|r| r.view(now))
+        });
+        Ok((domain, profile, space))
+    })
+}
+
+/// The execution role of a session: the space's (shared spaces use the domain's default
+/// space role), else the user profile's, else the domain's default.
+fn execution_role(domain: &Value, profile: &Value, space: Option<&Value>) -> Option<String> {
+    if let Some(sp) = space {
+        let shared =
+            string(sp, &["SpaceSharingSettings", "SharingType"]).as_deref() != Some("Private");
+        if shared && let Some(r) = string(domain, &["DefaultSpaceSettings", "ExecutionRole"]) {
+            return Some(r);
+        }
+    }
+    string(profile, &["UserSettings", "ExecutionRole"])
+        .or_else(|| string(domain, &["DefaultUserSettings", "ExecutionRole"]))
+}
+
+/// Whether the session is Studio Classic (a JupyterServer landing or Studio turned off).
+fn classic(domain: &Value, profile: &Value, landing: Option<&str>) -> bool {
+    if let Some(l) = landing {
+        return l.starts_with("app:JupyterServer");
+    }
+    let disabled = |v: &Value, p: &[&str]| string(v, p).as_deref() == Some("DISABLED");
+    let jupyter =
+        |v: &Value, p: &[&str]| string(v, p).is_some_and(|l| l.starts_with("app:JupyterServer"));
+    disabled(profile, &["UserSettings", "StudioWebPortal"])
+        || disabled(domain, &["DefaultUserSettings", "StudioWebPortal"])
+        || jupyter(profile, &["UserSettings", "DefaultLandingUri"])
+        || jupyter(domain, &["DefaultUserSettings", "DefaultLandingUri"])
+}
+
+/// The session policy of a VpcOnly domain's app credentials: everything the role allows,
+/// but only through that VPC (or by a service on the session's behalf).
+fn vpc_only_policy(vpc: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "RoleUnchanged", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "VpcOnly", "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {
+                "StringNotEquals": {"aws:SourceVpc": vpc},
+                "Bool": {"aws:ViaAWSService": "false"}
+            }}
+        ]
+    })
+    .to_string()
+}
+
+/// Mints the execution role's credentials for a session (SageMaker assumes the role) and
+/// records them as a Studio app's.
+async fn mint(svc: &SageMaker, s: &Session, landing: Option<&str>) -> Result<Creds, AwsError> {
+    let (domain, profile, space) = docs(svc, s)?;
+    let role = execution_role(&domain, &profile, space.as_ref())
+        .ok_or_else(|| crate::errors::validation("the user profile has no execution role"))?;
+    let vpc_only = string(&domain, &["AppNetworkAccessType"]).as_deref() == Some("VpcOnly");
+    let policy = if vpc_only {
+        string(&domain, &["VpcId"]).map(|v| vpc_only_policy(&v))
+    } else {
+        None
+    };
+    let source_identity = (string(&domain, &["DomainSettings", "ExecutionRoleIdentityConfig"])
+        .as_deref()
+        == Some("USER_PROFILE_NAME"))
+    .then(|| s.profile.clone());
+    let gw = svc
+        .installed_gateway()
+        .ok_or_else(|| AwsError::internal("sagemaker is not installed on a gateway"))?;
+    let call = gw.internal_call(
+        Arc::new(Caller::service(SERVICE_PRINCIPAL, &s.account)),
+        "sagemaker",
+    );
+    let op = iam::AssumeRole {
+        role_arn: role.clone(),
+        role_session_name: "SageMaker".into(),
+        policy_arns: Vec::new(),
+        policy,
+        duration_seconds: None,
+        tags: Vec::new(),
+        transitive_tag_keys: Vec::new(),
+        external_id: None,
+        serial_number: None,
+        token_code: None,
+        source_identity,
+    };
+    let out = call
+        .invoke_as_service(SERVICE_PRINCIPAL, svc.iam(), op, "sts")
+        .await
+        .map_err(|e| {
+            crate::errors::validation(format!(
+                "SageMaker could not assume the execution role {role}: {}",
+                e.message
+            ))
+        })?;
+    let c = out.credentials;
+    let domain_arn = string(&domain, &["DomainArn"]).unwrap_or_default();
+    let profile_arn = string(&profile, &["UserProfileArn"]).unwrap_or_default();
+    let space_arn = space.as_ref().and_then(|sp| string(sp, &["SpaceArn"]));
+    let private_space = space.as_ref().is_some_and(|sp| {
+        string(sp, &["SpaceSharingSettings", "SharingType"]).as_deref() == Some("Private")
+    });
+    let mut auto_tags = vec![Tag::new(crate::ops::DOMAIN_TAG, domain_arn.clone())];
+    if !classic(&domain, &profile, landing) {
+        if space_arn.is_none() || private_space {
+            auto_tags.push(Tag::new(crate::ops::USER_PROFILE_TAG, profile_arn.clone()));
+        }
+        if let Some(a) = &space_arn {
+            auto_tags.push(Tag::new(crate::ops::SPACE_TAG, a.clone()));
+        }
+    }
+    let record = AppCredential {
+        access_key_id: c.access_key_id.clone(),
+        account: s.account.clone(),
+        domain_id: s.domain_id.clone(),
+        domain_arn,
+        user_profile_arn: (space_arn.is_none() || private_space).then_some(profile_arn),
+        space_arn,
+        auto_tags,
+        expires: c.expiration as f64,
+    };
+    let now = time::now();
+    svc.write_internal(move |st, batch| {
+        let expired: Vec<String> = st
+            .credentials
+            .values()
+            .filter(|x| x.expires < now)
+            .map(|x| x.access_key_id.clone())
+            .collect();
+        for k in expired {
+            st.credentials.remove(&k);
+            batch.delete::<AppCredential>(&k);
+        }
+        batch.put(&record);
+        st.credentials.insert(record.access_key_id.clone(), record);
+        Ok(())
+    })
+    .await?;
+    Ok(Creds {
+        access_key_id: c.access_key_id,
+        secret_access_key: c.secret_access_key,
+        session_token: c.session_token,
+        expiration: c.expiration as f64,
+    })
+}
+
+/// The session's credentials, minted again when they have less than five minutes left.
+async fn current_creds(svc: &SageMaker, id: &str, s: &Session) -> Result<Creds, AwsError> {
+    if let Some(c) = &s.creds
+        && c.expiration - time::now() > 300.0
+    {
+        return Ok(c.clone());
+    }
+    let fresh = mint(svc, s, None).await?;
+    if let Ok(mut t) = svc.tokens.lock()
+        && let Some(live) = t.sessions.get_mut(id)
+    {
+        live.creds = Some(fresh.clone());
+    }
+    Ok(fresh)
+}
+
+/// The AWS CLI / SDK environment variable of an endpoint service.
+fn endpoint_variable(service_name: &str) -> Option<&'static str> {
+    let tail = service_name
+        .rsplit_once(".amazonaws.com")
+        .map_or(service_name, |(t, _)| t);
+    let suffixes: &[(&str, &str)] = &[
+        (".sagemaker.api", "AWS_ENDPOINT_URL_SAGEMAKER"),
+        (".sagemaker.runtime", "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"),
+        (".s3", "AWS_ENDPOINT_URL_S3"),
+        (".sts", "AWS_ENDPOINT_URL_STS"),
+        (".kms", "AWS_ENDPOINT_URL_KMS"),
+        (".ssm", "AWS_ENDPOINT_URL_SSM"),
+        (".logs", "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+        (".ec2", "AWS_ENDPOINT_URL_EC2"),
+        (".cloudtrail", "AWS_ENDPOINT_URL_CLOUDTRAIL"),
+        ("com.amazonaws.iam", "AWS_ENDPOINT_URL_IAM"),
+    ];
+    suffixes
+        .iter()
+        .find(|(s, _)| tail.ends_with(s))
+        .map(|(_, v)| *v)
+}
+
+/// An address nothing listens on: where an internet-free app's requests for services
+/// without an endpoint go (instead of AWS's public endpoints, with the app's credentials).
+const NO_ROUTE: &str = "http://127.0.0.1:9";
+
+/// The app environment of a session.
+async fn environment(svc: &SageMaker, id: &str, s: &Session) -> Result<Value, AwsError> {
+    let (domain, profile, space) = docs(svc, s)?;
+    let role = execution_role(&domain, &profile, space.as_ref());
+    let vpc_only = string(&domain, &["AppNetworkAccessType"]).as_deref() == Some("VpcOnly");
+    let mut env = serde_json::Map::new();
+    env.insert(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        json!(format!("{}api/credentials", s.base_url)),
+    );
+    env.insert(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN".into(),
+        json!(s.credential_token),
+    );
+    env.insert("AWS_DEFAULT_REGION".into(), json!(svc.region()));
+    env.insert("AWS_REGION".into(), json!(svc.region()));
+    let mut endpoints = serde_json::Map::new();
+    if vpc_only {
+        let vpc = string(&domain, &["VpcId"]).unwrap_or_default();
+        for e in svc.ec2().vpc_endpoints(&s.account, &vpc) {
+            let (Some(addr), Some(var)) = (e.address, endpoint_variable(&e.service_name)) else {
+                continue;
+            };
+            let url = format!("http://{addr}");
+            endpoints.insert(e.service_name.clone(), json!(url));
+            env.insert(var.to_string(), json!(url));
+        }
+        env.insert("AWS_ENDPOINT_URL".into(), json!(NO_ROUTE));
+    } else if let Some(addr) = svc
+        .installed_gateway()
+        .and_then(|g| g.listener_addr("public"))
+    {
+        env.insert("AWS_ENDPOINT_URL".into(), json!(format!("http://{addr}")));
+        endpoints.insert("public".into(), json!(format!("http://{addr}")));
+    }
+    let _ = current_creds(svc, id, s).await?;
+    Ok(json!({
+        "DomainId": s.domain_id,
+        "UserProfileName": s.profile,
+        "SpaceName": s.space,
+        "ExecutionRoleArn": role,
+        "AppNetworkAccessType": string(&domain, &["AppNetworkAccessType"]),
+        "Environment": env,
+        "Endpoints": endpoints,
+    }))
+}
+
+/// The container credentials endpoint.
+async fn credentials(
+    svc: &SageMaker,
+    req: &RawRequest,
+    domain_id: &str,
+    context: &NetContext,
+) -> Response<Body> {
+    let presented = req
+        .request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let found = svc.tokens.lock().ok().and_then(|t| {
+        t.sessions
+            .iter()
+            .find(|(_, s)| {
+                presented.as_deref() == Some(s.credential_token.as_str())
+                    && s.domain_id == domain_id
+                    && s.expires_at > time::now()
+            })
+            .map(|(id, s)| (id.clone(), s.clone()))
+    });
+    let Some((id, s)) = found else {
+        return json_response(403, &json!({"message": "invalid authorization token"}));
+    };
+    if &s.context != context {
+        return json_response(403, &json!({"message": INSUFFICIENT}));
+    }
+    let role = docs(svc, &s)
+        .ok()
+        .and_then(|(d, p, sp)| execution_role(&d, &p, sp.as_ref()));
+    match current_creds(svc, &id, &s).await {
+        Ok(c) => json_response(
+            200,
+            &json!({
+                "AccessKeyId": c.access_key_id,
+                "SecretAccessKey": c.secret_access_key,
+                "Token": c.session_token,
+                "Expiration": gateway::time::iso8601(c.expiration, false),
+                "RoleArn": role,
+            }),
+        ),
+        Err(e) => json_response(500, &json!({"message": e.message})),
+    }
+}
+
+fn owner_of(s: &Session) -> String {
+    match &s.space {
+        Some(sp) => format!("space/{sp}"),
+        None => format!("user/{}", s.profile),
+    }
+}
+
+fn uid_of(svc: &SageMaker, s: &Session) -> String {
+    docs(svc, s)
+        .ok()
+        .and_then(|(_, p, sp)| {
+            sp.as_ref()
+                .and_then(|x| string(x, &["HomeEfsFileSystemUid"]))
+                .or_else(|| string(&p, &["HomeEfsFileSystemUid"]))
+        })
+        .unwrap_or_else(|| "200001".into())
+}
+
+async fn file_op(
+    svc: &SageMaker,
+    s: &Session,
+    method: Method,
+    file: &str,
+    data: Bytes,
+) -> Response<Body> {
+    let owner = owner_of(s);
+    if file.is_empty() {
+        if method != Method::GET {
+            return error_page(405, "Method not allowed");
+        }
+        let files: Vec<Value> = home::list(svc, &s.account, &s.domain_id, &owner)
+            .into_iter()
+            .map(|(p, size, modified)| json!({"Path": p, "Size": size, "LastModified": modified}))
+            .collect();
+        return json_response(200, &json!({ "Files": files }));
+    }
+    let decoded = percent_encoding::percent_decode_str(file)
+        .decode_utf8()
+        .map(|c| c.to_string());
+    let path = match decoded
+        .map_err(|e| e.to_string())
+        .and_then(|p| home::check_path(&p))
+    {
+        Ok(p) => p,
+        Err(e) => return json_response(400, &json!({ "message": e })),
+    };
+    let uid = uid_of(svc, s);
+    match method {
+        Method::GET => match home::read(svc, &s.account, &s.domain_id, &owner, &uid, &path).await {
+            Ok(Some(bytes)) => respond(200, "application/octet-stream", bytes),
+            Ok(None) => json_response(404, &json!({"message": format!("no file `{path}`")})),
+            Err(e) => json_response(500, &json!({"message": e.message})),
+        },
+        Method::PUT => {
+            if data.len() > home::MAX_FILE {
+                return json_response(
+                    413,
+                    &json!({"message": format!("a file is at most {} bytes", home::MAX_FILE)}),
+                );
+            }
+            match home::write(svc, &s.account, &s.domain_id, &owner, &uid, &path, &data).await {
+                Ok(()) => json_response(200, &json!({"Path": path, "Size": data.len()})),
+                Err(e) => json_response(500, &json!({"message": e.message})),
+            }
+        }
+        Method::DELETE => match home::delete(svc, &s.account, &s.domain_id, &owner, &path).await {
+            Ok(true) => json_response(200, &json!({})),
+            Ok(false) => json_response(404, &json!({"message": format!("no file `{path}`")})),
+            Err(e) => json_response(500, &json!({"message": e.message})),
+        },
+        _ => error_page(405, "Method not allowed"),
+    }
+}
+
+/// The landing page.
+async fn landing(svc: &SageMaker, s: &Session) -> Response<Body> {
+    let (domain, profile, space) = match docs(svc, s) {
+        Ok(d) => d,
+        Err(e) => return error_page(404, &e.message),
+    };
+    let role = execution_role(&domain, &profile, space.as_ref()).unwrap_or_default();
+    let now = time::now();
+    let owner_member = if s.space.is_some() {
+        "SpaceName"
+    } else {
+        "UserProfileName"
+    };
+    let owner_name = s.space.clone().unwrap_or_else(|| s.profile.clone());
+    let apps: Vec<Value> = svc
+        .read(|st| {
+            Ok(st
+                .of_kind(&s.account, Kind::App)
+                .map(|r| r.view(now))
+                .filter(|d| {
+                    d.get("DomainId").and_then(Value::as_str) == Some(s.domain_id.as_str())
+                        && d.get(owner_member).and_then(Value::as_str) == Some(owner_name.as_str())
+                })
+                .collect())
+        })
+        .unwrap_or_default();
+    let mut app_rows = String::new();
+    for a in &apps {
+        app_rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&string(a, &["AppName"]).unwrap_or_default()),
+            escape(&string(a, &["AppType"]).unwrap_or_default()),
+            escape(&string(a, &["Status"]).unwrap_or_default()),
+            escape(&string(a, &["ResourceSpec", "InstanceType"]).unwrap_or_default()),
+        ));
+    }
+    let mut file_rows = String::new();
+    for (p, size, modified) in home::list(svc, &s.account, &s.domain_id, &owner_of(s)) {
+        file_rows.push_str(&format!(
+            "<tr><td>{}</td><td>{size}</td><td>{}</td></tr>",
+            escape(&p),
+            escape(&gateway::time::iso8601(modified, false))
+        ));
+    }
+    let network = string(&domain, &["AppNetworkAccessType"]).unwrap_or_default();
+    let vpc = member(&domain, &["VpcId"])
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let content = format!(
+        "<h1>SageMaker Studio</h1>\
+         <table id=\"profile\">\
+         <tr><th>Domain</th><td>{domain_name} ({domain_id})</td></tr>\
+         <tr><th>User profile</th><td id=\"user-profile\">{profile_name}</td></tr>\
+         <tr><th>Space</th><td>{space}</td></tr>\
+         <tr><th>Execution role</th><td id=\"execution-role\">{role}</td></tr>\
+         <tr><th>Network</th><td>{network} {vpc}</td></tr>\
+         <tr><th>Home directory uid</th><td>{uid}</td></tr></table>\
+         <h2>Apps</h2><table id=\"apps\"><tr><th>Name</th><th>Type</th><th>Status</th><th>Instance type</th></tr>{app_rows}</table>\
+         <h2>Home directory</h2><table id=\"home\"><tr><th>Path</th><th>Size</th><th>Last modified</th></tr>{file_rows}</table>\
+         <h2>App environment</h2><p>A kernel of this profile has the execution role's credentials at \
+         <code>{base}api/credentials</code> (<code>AWS_CONTAINER_CREDENTIALS_FULL_URI</code>, with \
+         <code>AWS_CONTAINER_AUTHORIZATION_TOKEN</code>); the whole environment is at \
+         <a href=\"{base}api/environment\"><code>{base}api/environment</code></a>.</p>",
+        domain_name = escape(&string(&domain, &["DomainName"]).unwrap_or_default()),
+        domain_id = escape(&s.domain_id),
+        profile_name = escape(&s.profile),
+        space = escape(s.space.as_deref().unwrap_or("-")),
+        role = escape(&role),
+        network = escape(&network),
+        vpc = escape(&vpc),
+        uid = escape(&uid_of(svc, s)),
+        base = escape(&s.base_url),
+    );
+    respond(
+        200,
+        "text/html; charset=utf-8",
+        page("SageMaker Studio", &content),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_variables_follow_botocore_service_ids() {
+        assert_eq!(
+            endpoint_variable("com.amazonaws.us-east-1.s3"),
+            Some("AWS_ENDPOINT_URL_S3")
+        );
+        assert_eq!(
+            endpoint_variable("com.amazonaws.us-east-1.sagemaker.api"),
+            Some("AWS_ENDPOINT_URL_SAGEMAKER")
+        );
+        assert_eq!(
+            endpoint_variable("com.amazonaws.us-east-1.sagemaker.runtime"),
+            Some("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME")
+        );
+        assert_eq!(
+            endpoint_variable("com.amazonaws.iam"),
+            Some("AWS_ENDPOINT_URL_IAM")
+        );
+        assert_eq!(endpoint_variable("aws.sagemaker.us-east-1.studio"), None);
+    }
+
+    #[test]
+    fn the_vpc_only_session_policy_parses_as_a_session_policy() {
+        let text = vpc_only_policy("vpc-123");
+        assert!(
+            policy::Policy::parse(&text, policy::PolicyType::Session).is_ok(),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn studio_classic_is_a_jupyter_server_landing_or_studio_turned_off() {
+        let d = json!({"DefaultUserSettings": {}});
+        let p = json!({"UserSettings": {}});
+        assert!(!classic(&d, &p, None));
+        assert!(classic(&d, &p, Some("app:JupyterServer:")));
+        assert!(!classic(&d, &p, Some("studio::")));
+        let off = json!({"DefaultUserSettings": {"StudioWebPortal": "DISABLED"}});
+        assert!(classic(&off, &p, None));
+    }
+
+    #[test]
+    fn cookies_and_query_parameters() {
+        let req = http::Request::builder()
+            .header("cookie", "a=1; studio-session=abc; b=2")
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(cookie(&req).as_deref(), Some("abc"));
+        assert_eq!(query_param("x=1&token=t0k", "token"), Some("t0k"));
+        assert_eq!(query_param("x=1", "token"), None);
+        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+    }
+}
