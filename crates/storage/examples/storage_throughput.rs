@@ -123,12 +123,25 @@ fn blobs(dir: &std::path::Path, mib: usize) {
         }
         assert_eq!(n, size);
         let read = start.elapsed();
+        // The same read with the blob's pages evicted from the page cache first.
+        let hex = info.id.to_string();
+        let path = dir.join("blobs").join(&hex[..2]).join(&hex);
+        let file = std::fs::File::open(&path).unwrap();
+        rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+        let start = Instant::now();
+        let mut n = 0u64;
+        for c in r.read_range(0..info.len).unwrap() {
+            n += c.unwrap().len() as u64;
+        }
+        assert_eq!(n, size);
+        let cold = start.elapsed();
         println!(
-            "blob {mib} MiB round {round}: write {:.2} GB/s ({:.0} ms encrypting and writing, {:.0} ms fsync), read {:.2} GB/s, peak RSS {:.1} MiB",
+            "blob {mib} MiB round {round}: write {:.2} GB/s ({:.0} ms encrypting and writing, {:.0} ms fsync), read {:.2} GB/s (from disk {:.2} GB/s), peak RSS {:.1} MiB",
             gbps(size, write),
             written.as_secs_f64() * 1000.0,
             (write - written).as_secs_f64() * 1000.0,
             gbps(size, read),
+            gbps(size, cold),
             peak_rss_mib()
         );
         store.blobs().delete(info.id).unwrap();
