@@ -36,7 +36,17 @@ impl Stack {
         let ec2 = ec2::Ec2::open(store, config, logs.clone())?;
         let sagemaker =
             sagemaker::SageMaker::open(store, config, iam.clone(), kms.clone(), ec2.clone())?;
-        Ok(Stack { iam, cloudtrail: cloudtrail::CloudTrail::new(), kms, ssm, s3, organizations, logs, ec2, sagemaker })
+        Ok(Stack {
+            iam,
+            cloudtrail: cloudtrail::CloudTrail::new(),
+            kms,
+            ssm,
+            s3,
+            organizations,
+            logs,
+            ec2,
+            sagemaker,
+        })
     }
 
     /// The gateway serving every service.
