@@ -39,7 +39,11 @@ pub fn plan(
     conditions: &BTreeMap<String, bool>,
     attributes: &dyn Fn(&str) -> Option<&'static [&'static str]>,
 ) -> Result<Plan, Invalid> {
-    let params: BTreeSet<&str> = template.parameters.iter().map(|p| p.name.as_str()).collect();
+    let params: BTreeSet<&str> = template
+        .parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     let declared: BTreeSet<&str> = template
         .resources
         .iter()
@@ -55,9 +59,8 @@ pub fn plan(
         })
         .map(|r| r.logical_id.as_str())
         .collect();
-    let known = |n: &str| {
-        params.contains(n) || declared.contains(n) || PSEUDO_PARAMETERS.contains(&n)
-    };
+    let known =
+        |n: &str| params.contains(n) || declared.contains(n) || PSEUDO_PARAMETERS.contains(&n);
 
     let mut used_conditions = BTreeSet::new();
     let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -359,8 +362,10 @@ Resources:
         )
         .expect_err("outputs");
         assert!(e.0.contains("undefined resource Gone"), "{e}");
-        let e = plan_of("Resources:\n  A: {Type: AWS::S3::Bucket}\nOutputs:\n  O: {Value: !Ref Gone}\n")
-            .expect_err("outputs");
+        let e = plan_of(
+            "Resources:\n  A: {Type: AWS::S3::Bucket}\nOutputs:\n  O: {Value: !Ref Gone}\n",
+        )
+        .expect_err("outputs");
         assert!(e.0.contains("in the Outputs block"), "{e}");
     }
 

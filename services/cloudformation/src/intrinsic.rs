@@ -136,15 +136,17 @@ pub struct Scope<'a> {
 }
 
 fn text(v: &Value, function: &str) -> Result<String, String> {
-    scalar_text(v).ok_or_else(|| format!("Template error: every {function} object requires string parameters, not {v}"))
+    scalar_text(v).ok_or_else(|| {
+        format!("Template error: every {function} object requires string parameters, not {v}")
+    })
 }
 
 /// The value of a parameter as `Ref` returns it.
 pub fn param_value(template: &Template, name: &str, p: &ParamValue) -> Value {
     let text = p.resolved.clone().unwrap_or_else(|| p.text.clone());
-    let list = template.parameter(name).is_some_and(|d| {
-        d.is_list() || d.kind.starts_with("AWS::SSM::Parameter::Value<List<")
-    });
+    let list = template
+        .parameter(name)
+        .is_some_and(|d| d.is_list() || d.kind.starts_with("AWS::SSM::Parameter::Value<List<"));
     if list {
         if text.is_empty() {
             return Value::Array(Vec::new());
@@ -270,7 +272,9 @@ impl Scope<'_> {
                 let a = self.args(arg, "Fn::Select", 2)?;
                 let index = text(&self.value(&a[0])?, "Fn::Select")?;
                 let index: usize = index.trim().parse().map_err(|_| {
-                    format!("Template error: Fn::Select index `{index}` is not a non-negative integer")
+                    format!(
+                        "Template error: Fn::Select index `{index}` is not a non-negative integer"
+                    )
                 })?;
                 let items = self.list(&a[1], "Fn::Select")?;
                 items.get(index).cloned().map(Some).ok_or_else(|| {
@@ -335,9 +339,8 @@ impl Scope<'_> {
                 let block = text(&self.value(&a[0])?, "Fn::Cidr")?;
                 let count = text(&self.value(&a[1])?, "Fn::Cidr")?;
                 let bits = text(&self.value(&a[2])?, "Fn::Cidr")?;
-                cidr(&block, &count, &bits).map(|list| {
-                    Some(Value::Array(list.into_iter().map(Value::String).collect()))
-                })
+                cidr(&block, &count, &bits)
+                    .map(|list| Some(Value::Array(list.into_iter().map(Value::String).collect())))
             }
             "Fn::If" => {
                 let a = self.args(arg, "Fn::If", 3)?;
@@ -363,9 +366,7 @@ impl Scope<'_> {
                 })?;
                 Ok(Some(Value::String(b.to_string())))
             }
-            other => Err(format!(
-                "Template error: function {other} is not supported"
-            )),
+            other => Err(format!("Template error: function {other} is not supported")),
         }
     }
 
@@ -470,9 +471,8 @@ pub fn sub_pieces(template: &str) -> Result<Vec<SubPiece>, String> {
 fn getatt_target(arg: &Value) -> Result<(String, Value), String> {
     match arg {
         Value::Array(items) if items.len() == 2 => {
-            let res = scalar_text(&items[0]).ok_or_else(|| {
-                "Template error: Fn::GetAtt requires a resource name".to_string()
-            })?;
+            let res = scalar_text(&items[0])
+                .ok_or_else(|| "Template error: Fn::GetAtt requires a resource name".to_string())?;
             Ok((res, items[1].clone()))
         }
         Value::String(s) => match s.split_once('.') {
@@ -481,7 +481,9 @@ fn getatt_target(arg: &Value) -> Result<(String, Value), String> {
                 "Template error: Fn::GetAtt `{s}` must name a resource and an attribute"
             )),
         },
-        _ => Err("Template error: Fn::GetAtt requires a list of a resource and an attribute".into()),
+        _ => {
+            Err("Template error: Fn::GetAtt requires a list of a resource and an attribute".into())
+        }
     }
 }
 
@@ -506,9 +508,13 @@ pub fn condition(
                     named(&name)
                 }
                 "Fn::Equals" => {
-                    let Value::Array(a) = arg else { return Err(bad()) };
+                    let Value::Array(a) = arg else {
+                        return Err(bad());
+                    };
                     if a.len() != 2 {
-                        return Err("Template error: Fn::Equals requires a list of two values".into());
+                        return Err(
+                            "Template error: Fn::Equals requires a list of two values".into()
+                        );
                     }
                     let l = scope.value(&a[0])?;
                     let r = scope.value(&a[1])?;
@@ -518,14 +524,20 @@ pub fn condition(
                     })
                 }
                 "Fn::Not" => {
-                    let Value::Array(a) = arg else { return Err(bad()) };
+                    let Value::Array(a) = arg else {
+                        return Err(bad());
+                    };
                     if a.len() != 1 {
-                        return Err("Template error: Fn::Not requires a list of one condition".into());
+                        return Err(
+                            "Template error: Fn::Not requires a list of one condition".into()
+                        );
                     }
                     Ok(!condition(&a[0], scope, named)?)
                 }
                 "Fn::And" | "Fn::Or" => {
-                    let Value::Array(a) = arg else { return Err(bad()) };
+                    let Value::Array(a) = arg else {
+                        return Err(bad());
+                    };
                     if !(2..=10).contains(&a.len()) {
                         return Err(format!(
                             "Template error: {k} requires a list of 2 to 10 conditions"
@@ -693,7 +705,10 @@ pub fn condition_uses(v: &Value, out: &mut BTreeSet<String>) {
         Value::Object(m) => {
             for (k, arg) in m {
                 if k == "Fn::If"
-                    && let Some(c) = arg.as_array().and_then(|a| a.first()).and_then(Value::as_str)
+                    && let Some(c) = arg
+                        .as_array()
+                        .and_then(|a| a.first())
+                        .and_then(Value::as_str)
                 {
                     out.insert(c.to_string());
                 }
@@ -738,7 +753,11 @@ pub fn imports(v: &Value, scope: Option<&Scope<'_>>, out: &mut BTreeSet<String>)
 
 /// `Fn::Cidr`: `count` blocks of `bits` host bits carved from `block` in order.
 pub fn cidr(block: &str, count: &str, bits: &str) -> Result<Vec<String>, String> {
-    let bad = || format!("Template error: Fn::Cidr cannot carve {count} blocks of {bits} host bits from {block}");
+    let bad = || {
+        format!(
+            "Template error: Fn::Cidr cannot carve {count} blocks of {bits} host bits from {block}"
+        )
+    };
     let (addr, len) = block.split_once('/').ok_or_else(bad)?;
     let octets: Vec<u32> = addr
         .split('.')
@@ -837,9 +856,9 @@ Resources:
     fn conditions_evaluate() {
         let (t, p, pseudo) = setup();
         let c = conditions(&t, &p, &pseudo).expect("conditions");
-        assert_eq!(c["IsProd"], true);
-        assert_eq!(c["IsDev"], false);
-        assert_eq!(c["Both"], true);
+        assert!(c["IsProd"]);
+        assert!(!c["IsDev"]);
+        assert!(c["Both"]);
         let dev = resolve_parameters(
             &t,
             &[GivenParameter {
@@ -851,8 +870,8 @@ Resources:
         )
         .expect("params");
         let c = conditions(&t, &dev, &pseudo).expect("conditions");
-        assert_eq!(c["IsProd"], false);
-        assert_eq!(c["Both"], false);
+        assert!(!c["IsProd"]);
+        assert!(!c["Both"]);
     }
 
     #[test]
@@ -878,9 +897,7 @@ Resources:
             resources: &Fixed,
             exports: &exports,
         };
-        let props = scope
-            .value(&t.resources[1].properties)
-            .expect("properties");
+        let props = scope.value(&t.resources[1].properties).expect("properties");
         assert_eq!(
             props,
             json!({
@@ -891,11 +908,23 @@ Resources:
             })
         );
         let r = |v: Value| scope.value(&v).expect("resolves");
-        assert_eq!(r(json!({"Fn::Join": ["-", {"Ref": "Zones"}]})), json!("a-b-c"));
-        assert_eq!(r(json!({"Fn::Select": ["1", {"Ref": "Zones"}]})), json!("b"));
-        assert_eq!(r(json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]})), json!("us-east-1a"));
+        assert_eq!(
+            r(json!({"Fn::Join": ["-", {"Ref": "Zones"}]})),
+            json!("a-b-c")
+        );
+        assert_eq!(
+            r(json!({"Fn::Select": ["1", {"Ref": "Zones"}]})),
+            json!("b")
+        );
+        assert_eq!(
+            r(json!({"Fn::Select": [0, {"Fn::GetAZs": ""}]})),
+            json!("us-east-1a")
+        );
         assert_eq!(r(json!({"Fn::Split": [",", "x,y"]})), json!(["x", "y"]));
-        assert_eq!(r(json!({"Fn::ImportValue": "Shared-VpcId"})), json!("vpc-123"));
+        assert_eq!(
+            r(json!({"Fn::ImportValue": "Shared-VpcId"})),
+            json!("vpc-123")
+        );
         assert_eq!(r(json!({"Fn::Base64": "hi"})), json!("aGk="));
         assert_eq!(r(json!({"Ref": "AWS::Partition"})), json!("aws"));
         assert_eq!(r(json!({"Ref": "AWS::URLSuffix"})), json!("amazonaws.com"));
@@ -911,8 +940,16 @@ Resources:
         assert!(scope.value(&json!({"Fn::ImportValue": "Nope"})).is_err());
         assert!(scope.value(&json!({"Fn::Select": [5, ["a"]]})).is_err());
         assert!(scope.value(&json!({"Ref": "Missing"})).is_err());
-        assert!(scope.value(&json!({"Fn::GetAtt": ["Missing", "Arn"]})).is_err());
-        assert!(scope.value(&json!({"Fn::FindInMap": ["Sizes", "qa", "Instance"]})).is_err());
+        assert!(
+            scope
+                .value(&json!({"Fn::GetAtt": ["Missing", "Arn"]}))
+                .is_err()
+        );
+        assert!(
+            scope
+                .value(&json!({"Fn::FindInMap": ["Sizes", "qa", "Instance"]}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -239,7 +239,9 @@ impl Template {
     /// Checks a parsed document.
     pub fn from_value(body: Value) -> Result<Template, Invalid> {
         let Value::Object(top) = &body else {
-            return Err(format_error("template is not a JSON object or a YAML mapping"));
+            return Err(format_error(
+                "template is not a JSON object or a YAML mapping",
+            ));
         };
         let unknown: Vec<&str> = top
             .keys()
@@ -272,7 +274,11 @@ impl Template {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) => items.iter().filter_map(scalar_text).collect(),
-            Some(_) => return Err(format_error("Transform must be a string or a list of strings")),
+            Some(_) => {
+                return Err(format_error(
+                    "Transform must be a string or a list of strings",
+                ));
+            }
         };
         let parameters = parse_parameters(top.get("Parameters"))?;
         let mappings = section_object(top, "Mappings")?;
@@ -416,10 +422,16 @@ fn parse_parameters(section: Option<&Value>) -> Result<Vec<ParamDecl>, Invalid> 
     let params = match section {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(format_error("Parameters must be a JSON object or a YAML mapping")),
+        Some(_) => {
+            return Err(format_error(
+                "Parameters must be a JSON object or a YAML mapping",
+            ));
+        }
     };
     if params.len() > 200 {
-        return Err(format_error("Parameter count 201 is greater than max allowed 200"));
+        return Err(format_error(
+            "Parameter count 201 is greater than max allowed 200",
+        ));
     }
     let mut out = Vec::new();
     for (name, decl) in params {
@@ -442,9 +454,7 @@ fn parse_parameters(section: Option<&Value>) -> Result<Vec<ParamDecl>, Invalid> 
             || (kind.starts_with("AWS::SSM::Parameter::Value<") && kind.ends_with('>'))
             || kind == "AWS::SSM::Parameter::Name";
         if !known {
-            return Err(format_error(format!(
-                "Unrecognized parameter type: {kind}"
-            )));
+            return Err(format_error(format!("Unrecognized parameter type: {kind}")));
         }
         let text_of = |key: &str| -> Result<Option<String>, Invalid> {
             match d.get(key) {
@@ -523,7 +533,11 @@ fn string_list(v: &Value) -> Option<Vec<String>> {
 fn parse_resources(section: Option<&Value>) -> Result<Vec<ResourceDecl>, Invalid> {
     let resources = match section {
         Some(Value::Object(m)) if !m.is_empty() => m,
-        _ => return Err(format_error("At least one Resources member must be defined.")),
+        _ => {
+            return Err(format_error(
+                "At least one Resources member must be defined.",
+            ));
+        }
     };
     if resources.len() > 500 {
         return Err(format_error(format!(
@@ -534,7 +548,9 @@ fn parse_resources(section: Option<&Value>) -> Result<Vec<ResourceDecl>, Invalid
     let mut out = Vec::new();
     for (id, decl) in resources {
         if !valid_logical_id(id) {
-            return Err(format_error(format!("Resource name {id} is non alphanumeric.")));
+            return Err(format_error(format!(
+                "Resource name {id} is non alphanumeric."
+            )));
         }
         let Value::Object(d) = decl else {
             return Err(format_error(format!(
@@ -614,7 +630,11 @@ fn parse_outputs(section: Option<&Value>) -> Result<Vec<OutputDecl>, Invalid> {
     let outputs = match section {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(format_error("Outputs must be a JSON object or a YAML mapping")),
+        Some(_) => {
+            return Err(format_error(
+                "Outputs must be a JSON object or a YAML mapping",
+            ));
+        }
     };
     if outputs.len() > 200 {
         return Err(format_error("Output count is greater than max allowed 200"));
@@ -622,7 +642,9 @@ fn parse_outputs(section: Option<&Value>) -> Result<Vec<OutputDecl>, Invalid> {
     let mut out = Vec::new();
     for (key, decl) in outputs {
         if !valid_logical_id(key) {
-            return Err(format_error(format!("Output name {key} is non alphanumeric.")));
+            return Err(format_error(format!(
+                "Output name {key} is non alphanumeric."
+            )));
         }
         let Value::Object(d) = decl else {
             return Err(format_error(format!(
@@ -637,7 +659,9 @@ fn parse_outputs(section: Option<&Value>) -> Result<Vec<OutputDecl>, Invalid> {
         let export_name = match d.get("Export") {
             None | Some(Value::Null) => None,
             Some(Value::Object(e)) => Some(e.get("Name").cloned().ok_or_else(|| {
-                format_error(format!("[/Outputs/{key}/Export] Export must contain a Name"))
+                format_error(format!(
+                    "[/Outputs/{key}/Export] Export must contain a Name"
+                ))
             })?),
             Some(_) => {
                 return Err(format_error(format!(
@@ -709,17 +733,15 @@ pub fn resolve_parameters(
     for decl in &template.parameters {
         let g = given.iter().find(|g| g.key == decl.name);
         let text = match g {
-            Some(g) if g.use_previous => {
-                match previous.and_then(|p| p.get(&decl.name)) {
-                    Some(p) => Some(p.text.clone()),
-                    None => {
-                        return Err(Invalid(format!(
-                            "Invalid input for parameter key {}. Cannot specify usePreviousValue as true for a parameter key not in the previous template",
-                            decl.name
-                        )));
-                    }
+            Some(g) if g.use_previous => match previous.and_then(|p| p.get(&decl.name)) {
+                Some(p) => Some(p.text.clone()),
+                None => {
+                    return Err(Invalid(format!(
+                        "Invalid input for parameter key {}. Cannot specify usePreviousValue as true for a parameter key not in the previous template",
+                        decl.name
+                    )));
                 }
-            }
+            },
             Some(g) => g.value.clone(),
             None => decl.default.clone(),
         };
@@ -887,7 +909,10 @@ Resources:
         assert_eq!(ok["Env"].text, "dev");
         assert_eq!(ok["Zones"].text, "a,b");
         let e = resolve_parameters(&t, &[give("Cidr", "nope")], None).expect_err("pattern");
-        assert_eq!(e.0, "Parameter 'Cidr' failed to satisfy constraint: must be a CIDR");
+        assert_eq!(
+            e.0,
+            "Parameter 'Cidr' failed to satisfy constraint: must be a CIDR"
+        );
         let e = resolve_parameters(&t, &[give("Cidr", "1.1.1.1/1"), give("Env", "qa")], None)
             .expect_err("allowed");
         assert_eq!(e.0, "Parameter 'Env' must be one of AllowedValues");
@@ -913,7 +938,12 @@ Resources:
 
     #[test]
     fn rejects_malformed_templates() {
-        assert!(Template::parse("{").expect_err("json").0.contains("JSON not well-formed"));
+        assert!(
+            Template::parse("{")
+                .expect_err("json")
+                .0
+                .contains("JSON not well-formed")
+        );
         assert!(
             Template::parse("Resources: [")
                 .expect_err("yaml")
@@ -921,7 +951,9 @@ Resources:
                 .contains("YAML not well-formed")
         );
         assert_eq!(
-            Template::parse("Description: x\n").expect_err("no resources").0,
+            Template::parse("Description: x\n")
+                .expect_err("no resources")
+                .0,
             "Template format error: At least one Resources member must be defined."
         );
         assert!(
@@ -937,10 +969,12 @@ Resources:
                 .contains("Invalid template property or properties [Foo]")
         );
         assert!(
-            Template::parse("Parameters:\n  P:\n    Type: Strin\nResources:\n  A:\n    Type: AWS::S3::Bucket\n")
-                .expect_err("type")
-                .0
-                .contains("Unrecognized parameter type: Strin")
+            Template::parse(
+                "Parameters:\n  P:\n    Type: Strin\nResources:\n  A:\n    Type: AWS::S3::Bucket\n"
+            )
+            .expect_err("type")
+            .0
+            .contains("Unrecognized parameter type: Strin")
         );
     }
 }

@@ -139,7 +139,11 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     tag,
                     anchor,
                     span,
-                }) => Some((tagged(Value::Array(items), tag.as_ref(), &span)?, anchor, span)),
+                }) => Some((
+                    tagged(Value::Array(items), tag.as_ref(), &span)?,
+                    anchor,
+                    span,
+                )),
                 _ => return Err(err(&span, "unbalanced sequence")),
             },
             Event::MappingEnd => match stack.pop() {
@@ -153,7 +157,11 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     if key.is_some() {
                         return Err(err(&span, "mapping key without a value"));
                     }
-                    Some((tagged(Value::Object(obj), tag.as_ref(), &span)?, anchor, span))
+                    Some((
+                        tagged(Value::Object(obj), tag.as_ref(), &span)?,
+                        anchor,
+                        span,
+                    ))
                 }
                 _ => return Err(err(&span, "unbalanced mapping")),
             },
@@ -225,11 +233,15 @@ fn tagged(value: Value, tag: Option<&Tag>, span: &Span) -> Result<Value, YamlErr
     };
     let arg = match (tag.suffix.as_str(), value) {
         ("GetAtt", Value::String(s)) => match s.split_once('.') {
-            Some((res, attr)) => Value::Array(vec![Value::String(res.into()), Value::String(attr.into())]),
+            Some((res, attr)) => {
+                Value::Array(vec![Value::String(res.into()), Value::String(attr.into())])
+            }
             None => {
                 return Err(err(
                     span,
-                    format!("`!GetAtt {s}` must name a resource and an attribute (`Resource.Attribute`)"),
+                    format!(
+                        "`!GetAtt {s}` must name a resource and an attribute (`Resource.Attribute`)"
+                    ),
                 ));
             }
         },
@@ -240,7 +252,12 @@ fn tagged(value: Value, tag: Option<&Tag>, span: &Span) -> Result<Value, YamlErr
     Ok(Value::Object(m))
 }
 
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, span: &Span) -> Result<Value, YamlError> {
+fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: &Span,
+) -> Result<Value, YamlError> {
     if let Some(t) = tag
         && let Some(core) = is_core(t)
     {
@@ -336,9 +353,14 @@ mod tests {
 
     #[test]
     fn tagged_mappings_and_block_scalars() {
-        let v = parse("P: !Sub\n  - '${A}-${B}'\n  - A: x\n    B: !Ref Y\nQ: !Base64 |\n  line1\n  line2\n")
-            .expect("parses");
-        assert_eq!(v["P"], json!({"Fn::Sub": ["${A}-${B}", {"A": "x", "B": {"Ref": "Y"}}]}));
+        let v = parse(
+            "P: !Sub\n  - '${A}-${B}'\n  - A: x\n    B: !Ref Y\nQ: !Base64 |\n  line1\n  line2\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            v["P"],
+            json!({"Fn::Sub": ["${A}-${B}", {"A": "x", "B": {"Ref": "Y"}}]})
+        );
         assert_eq!(v["Q"], json!({"Fn::Base64": "line1\nline2\n"}));
     }
 
