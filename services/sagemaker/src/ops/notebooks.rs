@@ -80,6 +80,10 @@ pub(super) async fn create_notebook_instance(
     }
     if let Some(s) = &subnet {
         validate::network(svc, call.account(), std::slice::from_ref(s), &groups, None)?;
+    } else if opt(&input, "DirectInternetAccess") == Some("Disabled") {
+        return Err(validation(
+            "DirectInternetAccess can be Disabled only for a notebook instance in a VPC: specify SubnetId.",
+        ));
     }
     if let Some(lc) = opt(&input, "LifecycleConfigName") {
         lifecycle_exists(svc, call, lc)?;

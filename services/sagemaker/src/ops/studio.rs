@@ -118,7 +118,7 @@ fn resource_id(prefix: &str, seed: &str) -> String {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("{prefix}-{h:016x}")[..prefix.len() + 1 + 17].to_string()
+    format!("{prefix}-{h:016x}{:x}", h >> 60)
 }
 
 /// Validates a domain's network: subnets in its VPC, security groups there; `VpcOnly`
