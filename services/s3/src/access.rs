@@ -103,7 +103,6 @@ pub fn check(
     c
 }
 
-
 /// Adds the access point keys to a check of a request made through an access point (the access
 /// point issue adds the second check against the access point's own policy).
 pub fn through_access_point(c: Check, ap: &AccessPointFacts) -> Check {

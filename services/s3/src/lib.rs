@@ -40,7 +40,13 @@ pub struct S3 {
     config: gateway::Config,
     state: Mutex<state::State>,
     keys: sse::Keys,
+    /// Open blobs of recently read versions, with the fingerprint of the data key they were
+    /// opened with: a hit needs the same key, so it authorizes nothing a fresh open would not.
+    readers: Mutex<std::collections::HashMap<storage::BlobId, ([u8; 32], storage::BlobReader)>>,
 }
+
+/// Open blobs kept for reads.
+const READER_CACHE: usize = 256;
 
 impl S3 {
     /// Opens S3 over `store`, calling `kms` for SSE-KMS.
@@ -72,6 +78,7 @@ impl S3 {
             config: config.clone(),
             state: Mutex::new(state),
             keys: sse::Keys::new(store.keyring().clone(), keys),
+            readers: Mutex::new(std::collections::HashMap::new()),
         }))
     }
 
@@ -88,6 +95,41 @@ impl S3 {
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens a blob for reading with `key`, reusing a reader opened with the same key.
+    pub(crate) fn open_blob(
+        &self,
+        id: storage::BlobId,
+        key: &sse::DataKey,
+    ) -> Result<storage::BlobReader, storage::Error> {
+        let fp: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_ref())
+            .as_ref()
+            .try_into()
+            .unwrap_or([0; 32]);
+        let cache = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((f, r)) = cache.get(&id)
+            && *f == fp
+        {
+            return Ok(r.clone());
+        }
+        drop(cache);
+        let reader = self.store.blobs().open(id, key)?;
+        let mut cache = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= READER_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, (fp, reader.clone()));
+        Ok(reader)
+    }
+
+    /// Removes a blob (after the metadata that named it is gone) and forgets its reader.
+    pub(crate) fn delete_blob(&self, id: storage::BlobId) -> Result<bool, storage::Error> {
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        self.store.blobs().delete(id)
     }
 
     /// The bucket facts authorization needs, if the bucket exists.

@@ -275,7 +275,7 @@ pub async fn delete_bucket(svc: Arc<S3>, call: Call, input: Input) -> Result<Val
     };
     pending.await?;
     for id in blobs {
-        let _ = svc.store.blobs().delete(id);
+        let _ = svc.delete_blob(id);
     }
     Ok(json!({}))
 }

@@ -195,7 +195,7 @@ async fn commit_part(svc: &S3, call: &Call, part: PartRecord) -> Result<(), AwsE
     };
     match result {
         Err(e) => {
-            let _ = svc.store.blobs().delete(part.chunk.blob);
+            let _ = svc.delete_blob(part.chunk.blob);
             Err(e)
         }
         Ok((old, pending)) => {
@@ -249,7 +249,7 @@ async fn upload_part_body(
     let info = write_body(svc, body, &key, &mut hashers, MAX_PART).await?;
     let digests = hashers.finish();
     if let Err(e) = checksum::check(&digests, md5, &declared) {
-        let _ = svc.store.blobs().delete(info.id);
+        let _ = svc.delete_blob(info.id);
         return Err(e);
     }
     let (etag, md5_hex) = etag_of(&digests);
@@ -329,9 +329,7 @@ pub async fn upload_part_copy(svc: Arc<S3>, call: Call, input: Input) -> Result<
     let mut ps = Vec::new();
     for (i, r) in pieces(&lens, range) {
         let reader = svc
-            .store
-            .blobs()
-            .open(src.chunks[i].blob, &src_key)
+            .open_blob(src.chunks[i].blob, &src_key)
             .map_err(error::internal)?;
         ps.push(Piece { reader, range: r });
     }
