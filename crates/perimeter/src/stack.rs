@@ -22,6 +22,8 @@ pub struct Stack {
     pub ec2: Arc<ec2::Ec2>,
     /// SageMaker: Studio domains and sign-in, jobs, models, endpoints, notebook instances.
     pub sagemaker: Arc<sagemaker::SageMaker>,
+    /// CloudFormation: stacks whose resources are made through the services above.
+    pub cloudformation: Arc<cloudformation::CloudFormation>,
 }
 
 impl Stack {
@@ -36,6 +38,19 @@ impl Stack {
         let ec2 = ec2::Ec2::open(store, config, logs.clone())?;
         let sagemaker =
             sagemaker::SageMaker::open(store, config, iam.clone(), kms.clone(), ec2.clone())?;
+        let cloudformation = cloudformation::CloudFormation::open(
+            store,
+            config,
+            cloudformation::Services {
+                iam: iam.clone(),
+                kms: kms.clone(),
+                s3: s3.clone(),
+                ec2: ec2.clone(),
+                logs: logs.clone(),
+                ssm: ssm.clone(),
+                sagemaker: sagemaker.clone(),
+            },
+        )?;
         Ok(Stack {
             iam,
             cloudtrail: cloudtrail::CloudTrail::new(),
@@ -46,6 +61,7 @@ impl Stack {
             logs,
             ec2,
             sagemaker,
+            cloudformation,
         })
     }
 
@@ -63,6 +79,7 @@ impl Stack {
         builder = builder.service(self.logs.service_def());
         builder = builder.service(self.ec2.service_def());
         builder = builder.service(self.sagemaker.service_def());
+        builder = builder.service(self.cloudformation.service_def());
         let gateway = builder.build();
         gateway.set_organizations(self.organizations.clone());
         gateway

@@ -8,6 +8,7 @@ mod iam;
 mod kms;
 mod logs;
 mod s3;
+mod sagemaker;
 mod ssm;
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct Services {
     pub logs: Arc<::logs::Logs>,
     /// SSM parameters.
     pub ssm: Arc<::ssm::Ssm>,
+    /// SageMaker domains, user profiles, spaces, apps and notebook instances.
+    pub sagemaker: Arc<::sagemaker::SageMaker>,
 }
 
 /// Why a resource operation failed: the event's `ResourceStatusReason`.
@@ -560,6 +563,11 @@ const TYPES: &[TypeInfo] = &[
     ec2::FLOW_LOG,
     logs::LOG_GROUP,
     ssm::PARAMETER,
+    sagemaker::DOMAIN,
+    sagemaker::USER_PROFILE,
+    sagemaker::SPACE,
+    sagemaker::APP,
+    sagemaker::NOTEBOOK_INSTANCE,
     WAIT_CONDITION_HANDLE,
 ];
 
@@ -632,6 +640,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: &str, props: &Value) -> Result<Created,
         k if k.starts_with("AWS::EC2::") => ec2::create(ctx, k, &p).await,
         "AWS::Logs::LogGroup" => logs::create(ctx, &p).await,
         "AWS::SSM::Parameter" => ssm::create(ctx, &p).await,
+        k if k.starts_with("AWS::SageMaker::") => sagemaker::create(ctx, k, &p).await,
         "AWS::CloudFormation::WaitConditionHandle" => Ok(Created::new(format!(
             "https://cloudformation-waitcondition-{}.s3.amazonaws.com/{}",
             ctx.region(),
@@ -657,6 +666,7 @@ pub async fn update(
         k if k.starts_with("AWS::EC2::") => ec2::update(ctx, current, &old, &p).await,
         "AWS::Logs::LogGroup" => logs::update(ctx, current, &old, &p).await,
         "AWS::SSM::Parameter" => ssm::update(ctx, current, &old, &p).await,
+        k if k.starts_with("AWS::SageMaker::") => sagemaker::update(ctx, current, &old, &p).await,
         "AWS::CloudFormation::WaitConditionHandle" => Ok(unchanged(current)),
         other => Err(unsupported(other)),
     }
@@ -676,6 +686,7 @@ pub async fn delete(ctx: &Ctx<'_>, current: &ResourceRecord) -> Result<(), Failu
         k if k.starts_with("AWS::EC2::") => ec2::delete(ctx, k, id, &p, current).await,
         "AWS::Logs::LogGroup" => logs::delete(ctx, id).await,
         "AWS::SSM::Parameter" => ssm::delete(ctx, id).await,
+        k if k.starts_with("AWS::SageMaker::") => sagemaker::delete(ctx, k, id, &p, current).await,
         _ => Ok(()),
     }
 }
