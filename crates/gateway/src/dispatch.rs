@@ -98,7 +98,7 @@ pub(crate) async fn handle(
     let head_only = parts.method == Method::HEAD;
     let mut call = Call {
         gw: gw.clone(),
-        caller: Arc::new(Caller::anonymous()),
+        caller: unauthenticated(parsed.as_ref().ok().and_then(Option::as_ref)),
         request_id: request_id.as_str().into(),
         location,
         source_ip: Some(peer.ip()),
@@ -123,6 +123,22 @@ pub(crate) async fn handle(
         Err(e) => protocol::error(svc.protocol, Some(&svc.model), &e, &request_id, head_only),
     };
     Ok(response)
+}
+
+/// The caller before authentication: anonymous, carrying the access key id it claims so a
+/// refused request is still attributable in the audit trail.
+fn unauthenticated(parsed: Option<&auth::Parsed>) -> Arc<Caller> {
+    static ANONYMOUS: std::sync::OnceLock<Arc<Caller>> = std::sync::OnceLock::new();
+    match parsed {
+        Some(p) => {
+            let mut c = Caller::anonymous();
+            c.access_key_id = Some(p.auth.access_key_id().to_string());
+            Arc::new(c)
+        }
+        None => ANONYMOUS
+            .get_or_init(|| Arc::new(Caller::anonymous()))
+            .clone(),
+    }
 }
 
 fn raw_route(gw: &Inner, path: &str) -> Option<(&'static str, Arc<dyn crate::raw::RawHandler>)> {
