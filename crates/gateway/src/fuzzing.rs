@@ -16,9 +16,10 @@ pub fn form_input(model: &Model, body: &[u8]) {
     };
     for op in model.operations.values() {
         if let Some(input) = &op.input
-            && let Ok(v) = query::decode(model, &input.shape, &params, dialect) {
-                let _ = validate::validate(model, &input.shape, &v);
-            }
+            && let Ok(v) = query::decode(model, &input.shape, &params, dialect)
+        {
+            let _ = validate::validate(model, &input.shape, &v);
+        }
     }
 }
 
@@ -37,8 +38,9 @@ pub fn json_input(model: &Model, body: &[u8]) {
 /// Any text as an ISO 8601 or epoch timestamp.
 pub fn timestamp(text: &[u8]) {
     if let Ok(s) = std::str::from_utf8(text)
-        && let Some(t) = crate::time::parse_timestamp(s) {
-            let _ = crate::time::iso8601(t, true);
-            let _ = crate::time::http_date(t);
-        }
+        && let Some(t) = crate::time::parse_timestamp(s)
+    {
+        let _ = crate::time::iso8601(t, true);
+        let _ = crate::time::http_date(t);
+    }
 }
