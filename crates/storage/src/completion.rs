@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -32,11 +33,14 @@ impl State {
 /// waits forever.
 pub(crate) struct Notifier {
     state: Option<Arc<State>>,
+    /// The store's count of submitted, unresolved batches.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Notifier {
     pub(crate) fn complete(mut self, result: Result<()>) {
         if let Some(state) = self.state.take() {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
             resolve(&state, result);
         }
     }
@@ -45,6 +49,7 @@ impl Notifier {
 impl Drop for Notifier {
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
             resolve(&state, Err(Error::Closed));
         }
     }
@@ -82,11 +87,13 @@ impl std::fmt::Debug for Pending {
     }
 }
 
-pub(crate) fn pair() -> (Notifier, Pending) {
+pub(crate) fn pair(in_flight: &Arc<AtomicUsize>) -> (Notifier, Pending) {
     let state = Arc::new(State::default());
+    in_flight.fetch_add(1, Ordering::Relaxed);
     (
         Notifier {
             state: Some(state.clone()),
+            in_flight: in_flight.clone(),
         },
         Pending {
             inner: PendingInner::Waiting(state),

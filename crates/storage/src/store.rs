@@ -4,7 +4,7 @@ use std::fs;
 use std::marker::PhantomData;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -94,6 +94,7 @@ pub(crate) struct Shared {
     root_key_source: RootKeySource,
     blobs: BlobStore,
     pub(crate) audit_head: Arc<watch::Sender<u64>>,
+    in_flight: Arc<AtomicUsize>,
     _lock: Option<fs::File>,
 }
 
@@ -282,6 +283,7 @@ impl Store {
                 root_key_source: source,
                 blobs,
                 audit_head: Arc::new(watch::Sender::new(head)),
+                in_flight: Arc::default(),
                 _lock: None,
             }),
         })
@@ -392,6 +394,7 @@ impl Store {
                 root_key_source,
                 blobs,
                 audit_head,
+                in_flight: Arc::default(),
                 _lock: lock,
             }),
         })
@@ -417,7 +420,7 @@ impl Store {
         let Some(tx) = &self.shared.tx else {
             return Pending::ready(Err(Error::ReadOnly));
         };
-        let (notifier, pending) = completion::pair();
+        let (notifier, pending) = completion::pair(&self.shared.in_flight);
         // If the writer is gone the job (and its notifier) is dropped, resolving it with `Closed`.
         let _ = tx.send(Job::Commit { batch, notifier });
         pending
@@ -427,6 +430,12 @@ impl Store {
     /// called, not when the future is first polled.
     pub fn commit(&self, batch: Batch) -> Pending {
         self.submit(batch)
+    }
+
+    /// Batches submitted and not yet durable (or failed). Callers that submit without waiting (e.g. audit
+    /// events of read-only calls) can use it for backpressure: the queue itself is unbounded.
+    pub fn pending_commits(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
     }
 
     /// Commits `batch` durably, blocking the calling thread.
@@ -440,7 +449,7 @@ impl Store {
         let Some(tx) = &self.shared.tx else {
             return Pending::ready(Err(Error::ReadOnly));
         };
-        let (notifier, pending) = completion::pair();
+        let (notifier, pending) = completion::pair(&self.shared.in_flight);
         let _ = tx.send(Job::SealDigest { notifier });
         pending
     }

@@ -355,3 +355,21 @@ fn a_missing_root_key_is_not_silently_replaced() {
     std::fs::write(dir.path().join("root.key"), key).unwrap();
     Store::open(dir.path()).unwrap();
 }
+
+#[test]
+fn pending_commits_counts_unacknowledged_batches() {
+    let store = Store::ephemeral();
+    assert_eq!(store.pending_commits(), 0);
+    let pending: Vec<_> = (0..50)
+        .map(|i| {
+            let mut b = Batch::new();
+            b.put(&user(&format!("p{i}")));
+            store.submit(b)
+        })
+        .collect();
+    assert!(store.pending_commits() <= 50);
+    for p in pending {
+        p.wait().unwrap();
+    }
+    assert_eq!(store.pending_commits(), 0);
+}
