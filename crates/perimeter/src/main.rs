@@ -10,6 +10,7 @@ mod audit_cmd;
 mod policy_cmd;
 mod serve;
 mod stack;
+mod up;
 
 /// A secure data-science environment on the AWS model, on one machine.
 #[derive(Parser)]
@@ -28,6 +29,13 @@ enum Command {
     /// `perimeter credentials` prints them. Point clients at the endpoint with
     /// AWS_ENDPOINT_URL=http://127.0.0.1:4566 or --endpoint-url.
     Serve(serve::ServeArgs),
+    /// Serve, with the reference environment deployed: the templates in `templates/` become
+    /// CloudFormation stacks (persona roles, private VPC with endpoints and flow logs, KMS
+    /// keys, data buckets, a VpcOnly Studio domain), made once and kept in the data dir.
+    ///
+    /// Takes `perimeter serve`'s flags. A second `up` on the same data dir finds the stacks
+    /// and leaves them; `--no-deploy` only serves.
+    Up(up::UpArgs),
     /// Print the generated root credentials of a data dir as shell exports.
     Credentials {
         /// The data dir `perimeter serve` used.
@@ -59,7 +67,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Credentials { data_dir, account_id } => serve::print_credentials(&data_dir, &account_id),
+        Command::Up(args) => up::run(args),
+        Command::Credentials {
+            data_dir,
+            account_id,
+        } => serve::print_credentials(&data_dir, &account_id),
         Command::Audit(cmd) => audit_cmd::run(cmd),
         Command::Policy(cmd) => policy_cmd::run(cmd),
         Command::Account(cmd) => account_cmd::run(cmd),

@@ -12,7 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Directory for the database, the root key and object bodies (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "perimeter-data", conflicts_with = "ephemeral")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "perimeter-data",
+        conflicts_with = "ephemeral"
+    )]
     pub data_dir: PathBuf,
     /// Keep everything in memory; nothing survives the process.
     #[arg(long)]
@@ -48,11 +53,17 @@ const ROOT_AAD: &[u8] = b"perimeter root credentials";
 fn random_token(len: usize, alphabet: &[u8]) -> String {
     let mut bytes = vec![0u8; len];
     let _ = aws_lc_rs::rand::fill(&mut bytes);
-    bytes.iter().map(|b| alphabet[*b as usize % alphabet.len()] as char).collect()
+    bytes
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect()
 }
 
 /// The root credentials: from the environment, else the store, else generated once and stored.
-fn root_credentials(store: &storage::Store, account: &str) -> Result<(String, String, &'static str), String> {
+fn root_credentials(
+    store: &storage::Store,
+    account: &str,
+) -> Result<(String, String, &'static str), String> {
     if let (Ok(id), Ok(secret)) = (
         std::env::var("PERIMETER_ROOT_ACCESS_KEY_ID"),
         std::env::var("PERIMETER_ROOT_SECRET_ACCESS_KEY"),
@@ -64,9 +75,18 @@ fn root_credentials(store: &storage::Store, account: &str) -> Result<(String, St
         let secret = unwrap_secret(store, &found)?;
         return Ok((found.access_key_id, secret, "store"));
     }
-    let id = format!("AKIA{}", random_token(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"));
-    let secret = random_token(40, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
-    let wrapped = store.keyring().wrap(secret.as_bytes(), ROOT_AAD).map_err(|e| e.to_string())?;
+    let id = format!(
+        "AKIA{}",
+        random_token(16, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+    );
+    let secret = random_token(
+        40,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+    );
+    let wrapped = store
+        .keyring()
+        .wrap(secret.as_bytes(), ROOT_AAD)
+        .map_err(|e| e.to_string())?;
     let record = RootCredentials {
         account_id: account.to_string(),
         access_key_id: id.clone(),
@@ -79,8 +99,12 @@ fn root_credentials(store: &storage::Store, account: &str) -> Result<(String, St
 }
 
 fn unwrap_secret(store: &storage::Store, found: &RootCredentials) -> Result<String, String> {
-    let wrapped = base64_decode(&found.wrapped_secret).ok_or("stored root credentials are corrupt")?;
-    let plain = store.keyring().unwrap(&wrapped, ROOT_AAD).map_err(|e| e.to_string())?;
+    let wrapped =
+        base64_decode(&found.wrapped_secret).ok_or("stored root credentials are corrupt")?;
+    let plain = store
+        .keyring()
+        .unwrap(&wrapped, ROOT_AAD)
+        .map_err(|e| e.to_string())?;
     String::from_utf8(plain.to_vec()).map_err(|e| e.to_string())
 }
 
@@ -116,7 +140,10 @@ pub fn print_credentials(data_dir: &std::path::Path, account: &str) -> ExitCode 
             }
         },
         Ok(None) => {
-            eprintln!("perimeter: no generated root credentials for account {account} in {}", data_dir.display());
+            eprintln!(
+                "perimeter: no generated root credentials for account {account} in {}",
+                data_dir.display()
+            );
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -126,29 +153,43 @@ pub fn print_credentials(data_dir: &std::path::Path, account: &str) -> ExitCode 
     }
 }
 
-/// Opens the store, builds the services, serves until interrupted.
-pub fn run(args: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
+/// A started server: the store, the services, the gateway and its public listener.
+pub struct Running {
+    /// How it was started.
+    pub args: ServeArgs,
+    /// Every service.
+    pub stack: crate::stack::Stack,
+    /// The gateway serving them.
+    pub gateway: gateway::Gateway,
+    /// The public endpoint's address.
+    pub addr: SocketAddr,
+    /// The root access key id.
+    pub access_key: String,
+    /// The root secret access key.
+    pub secret: String,
+    /// Where the root credentials came from: `environment`, `store` or `generated`.
+    pub source: &'static str,
+}
+
+/// A multi-threaded runtime, or a message saying why there is none.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
             eprintln!("perimeter: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("perimeter: {e}");
             ExitCode::FAILURE
-        }
-    }
+        })
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
+/// Opens the store, builds the services, ensures the root account and listens: everything
+/// `perimeter serve` and `perimeter up` share.
+pub async fn start(args: &ServeArgs) -> Result<Running, String> {
     let store = if args.ephemeral {
         storage::Store::ephemeral()
     } else {
-        storage::Store::open(&args.data_dir).map_err(|e| format!("cannot open {}: {e}", args.data_dir.display()))?
+        storage::Store::open(&args.data_dir)
+            .map_err(|e| format!("cannot open {}: {e}", args.data_dir.display()))?
     };
     let config = gateway::Config {
         region: args.region.clone(),
@@ -167,44 +208,97 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     stack.start(&gateway).await.map_err(|e| e.to_string())?;
-    println!("perimeter {}", env!("CARGO_PKG_VERSION"));
-    println!("endpoint  http://{addr}");
-    println!("region    {}", args.region);
-    println!("account   {}", args.account_id);
-    if args.ephemeral {
-        println!("data      in memory (--ephemeral): nothing is kept");
-    } else {
-        println!("data      {}", args.data_dir.display());
-    }
-    match source {
-        "environment" => println!("root      access key {access_key} (from PERIMETER_ROOT_ACCESS_KEY_ID)"),
-        _ if args.ephemeral => {
-            println!("root      export AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret}");
+    Ok(Running {
+        args: args.clone(),
+        stack,
+        gateway,
+        addr,
+        access_key,
+        secret,
+        source,
+    })
+}
+
+impl Running {
+    /// Prints where the server is and how to use it (everything but the `ready` line).
+    pub fn print_banner(&self) {
+        let args = &self.args;
+        let addr = self.addr;
+        let access_key = &self.access_key;
+        println!("perimeter {}", env!("CARGO_PKG_VERSION"));
+        println!("endpoint  http://{addr}");
+        println!("region    {}", args.region);
+        println!("account   {}", args.account_id);
+        if args.ephemeral {
+            println!("data      in memory (--ephemeral): nothing is kept");
+        } else {
+            println!("data      {}", args.data_dir.display());
         }
-        _ => println!(
-            "root      access key {access_key}; print both keys with `perimeter credentials --data-dir {}`",
-            args.data_dir.display()
-        ),
+        match self.source {
+            "environment" => {
+                println!("root      access key {access_key} (from PERIMETER_ROOT_ACCESS_KEY_ID)")
+            }
+            _ if args.ephemeral => {
+                println!(
+                    "root      export AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={}",
+                    self.secret
+                );
+            }
+            _ => println!(
+                "root      access key {access_key}; print both keys with `perimeter credentials --data-dir {}`",
+                args.data_dir.display()
+            ),
+        }
+        flush();
     }
-    println!("ready http://{addr}");
+
+    /// Prints `ready <endpoint>` (what scripts wait for) and serves until interrupted.
+    pub async fn serve_until_interrupted(self) {
+        println!("ready http://{}", self.addr);
+        flush();
+        shutdown_signal().await;
+        drop(Arc::new(self.gateway));
+    }
+}
+
+fn flush() {
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
-    drop(Arc::new(gateway));
-    Ok(())
+}
+
+/// Opens the store, builds the services, serves until interrupted.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async move {
+        let running = start(&args).await?;
+        running.print_banner();
+        running.serve_until_interrupted().await;
+        Ok::<(), String>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("perimeter: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
