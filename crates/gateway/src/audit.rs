@@ -2,13 +2,13 @@
 
 use std::time::UNIX_EPOCH;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::authz::CheckOutcome;
 use crate::call::Call;
 use crate::error::AwsError;
 use crate::identity::IdentityType;
-use crate::location::Location;
 use crate::model::Model;
 use crate::time;
 
@@ -69,55 +69,151 @@ pub fn redact(model: &Model, shape_name: &str, value: &mut Value) {
     }
 }
 
-fn user_identity(call: &Call) -> Value {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    principal_id: &'a str,
+    arn: &'a str,
+    account_id: &'a str,
+    user_name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributes {
+    creation_date: String,
+    mfa_authenticated: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_issuer: Option<SessionIssuer<'a>>,
+    attributes: SessionAttributes,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_identity: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentity<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    principal_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<&'a str>,
+    account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<SessionContext<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_by: Option<&'a str>,
+}
+
+fn user_identity(call: &Call) -> UserIdentity<'_> {
     let c = &call.caller;
     if c.kind == IdentityType::Anonymous {
-        let mut m = Map::new();
-        m.insert("type".into(), "AWSAccount".into());
-        m.insert("principalId".into(), "".into());
-        m.insert("accountId".into(), "ANONYMOUS_PRINCIPAL".into());
-        if let Some(ak) = &c.access_key_id {
-            m.insert("accessKeyId".into(), ak.clone().into());
-        }
-        return Value::Object(m);
+        return UserIdentity {
+            kind: "AWSAccount",
+            principal_id: "",
+            arn: None,
+            account_id: "ANONYMOUS_PRINCIPAL",
+            access_key_id: c.access_key_id.as_deref(),
+            user_name: None,
+            session_context: None,
+            invoked_by: None,
+        };
     }
-    let mut m = Map::new();
-    m.insert("type".into(), c.kind.cloudtrail_name().into());
-    m.insert("principalId".into(), c.principal_id.clone().into());
-    m.insert("arn".into(), c.arn.clone().into());
-    m.insert("accountId".into(), c.account.clone().into());
-    if let Some(ak) = &c.access_key_id {
-        m.insert("accessKeyId".into(), ak.clone().into());
-    }
-    if let Some(name) = &c.user_name {
-        m.insert("userName".into(), name.clone().into());
-    }
-    if let Some(s) = &c.session {
+    let session_context = c.session.as_ref().map(|s| {
         let created = s
             .issued_at
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let mut ctx = Map::new();
-        if let Some((arn, name, id)) = &s.role {
-            ctx.insert(
-                "sessionIssuer".into(),
-                json!({"type": "Role", "principalId": id, "arn": arn, "accountId": c.account, "userName": name}),
-            );
+        SessionContext {
+            session_issuer: s.role.as_ref().map(|(arn, name, id)| SessionIssuer {
+                kind: "Role",
+                principal_id: id,
+                arn,
+                account_id: &c.account,
+                user_name: name,
+            }),
+            attributes: SessionAttributes {
+                creation_date: time::iso8601(created as f64, false),
+                mfa_authenticated: if s.mfa_authenticated { "true" } else { "false" },
+            },
+            source_identity: s.source_identity.as_deref(),
         }
-        ctx.insert(
-            "attributes".into(),
-            json!({"creationDate": time::iso8601(created as f64, false), "mfaAuthenticated": s.mfa_authenticated.to_string()}),
-        );
-        if let Some(id) = &s.source_identity {
-            ctx.insert("sourceIdentity".into(), id.clone().into());
-        }
-        m.insert("sessionContext".into(), Value::Object(ctx));
+    });
+    UserIdentity {
+        kind: c.kind.cloudtrail_name(),
+        principal_id: &c.principal_id,
+        arn: Some(&c.arn),
+        account_id: &c.account,
+        access_key_id: c.access_key_id.as_deref(),
+        user_name: c.user_name.as_deref(),
+        session_context,
+        invoked_by: call.via.as_ref().map(|v| v.service),
     }
-    if let Some(via) = &call.via {
-        m.insert("invokedBy".into(), via.service.into());
-    }
-    Value::Object(m)
+}
+
+#[derive(Serialize)]
+struct ResourceRef<'a> {
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionRecord<'a> {
+    action: &'a str,
+    resource: &'a str,
+    decision: &'static str,
+    blocked_by: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    event_version: &'static str,
+    user_identity: UserIdentity<'a>,
+    event_time: &'a str,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'a str,
+    user_agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    request_parameters: &'a Value,
+    response_elements: Option<()>,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ResourceRef<'a>>,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpc_endpoint_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpc_endpoint_account_id: Option<&'a str>,
+    decisions: Vec<DecisionRecord<'a>>,
+    event_category: &'static str,
 }
 
 /// Builds the record of `call`, with its decisions and outcome.
@@ -129,16 +225,22 @@ pub(crate) fn event(
     let now = call.now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let event_time = time::iso8601(now.as_secs() as f64, false);
     let service = call.gw.services.get(call.service);
-    let mut params = (*call.input).clone();
+    let redacted;
+    let mut params: &Value = &call.input;
     if let Some(svc) = service
+        && svc.sensitive_inputs.contains(call.operation)
         && let Some(shape) = svc
             .model
             .operations
             .get(call.operation)
             .and_then(|o| o.input.as_ref())
     {
-        redact(&svc.model, &shape.shape, &mut params);
+        let mut copy = (*call.input).clone();
+        redact(&svc.model, &shape.shape, &mut copy);
+        redacted = copy;
+        params = &redacted;
     }
+    let empty = params.as_object().is_some_and(|o| o.is_empty());
     let operation = if call.operation.is_empty() {
         "Unknown"
     } else {
@@ -146,84 +248,73 @@ pub(crate) fn event(
     };
     let source = event_source(call.service);
     let ro = read_only(operation);
-    let resources: Vec<Value> = decisions
-        .iter()
-        .filter(|d| d.resource != "*")
-        .map(|d| json!({"ARN": d.resource, "accountId": call.account()}))
-        .collect();
+    let account = call.account();
     let source_ip = match (&call.via, call.source_ip) {
         (Some(via), _) => via.service.to_string(),
         (None, Some(ip)) => ip.to_string(),
         (None, None) => String::new(),
     };
-    let mut m = Map::new();
-    m.insert("eventVersion".into(), "1.09".into());
-    m.insert("userIdentity".into(), user_identity(call));
-    m.insert("eventTime".into(), event_time.into());
-    m.insert("eventSource".into(), source.clone().into());
-    m.insert("eventName".into(), operation.into());
-    m.insert("awsRegion".into(), call.region().into());
-    m.insert("sourceIPAddress".into(), source_ip.into());
-    m.insert("userAgent".into(), call.user_agent.as_ref().into());
-    if let Some(e) = error {
-        m.insert("errorCode".into(), e.code.as_ref().into());
-        m.insert("errorMessage".into(), e.message.clone().into());
-    }
-    m.insert(
-        "requestParameters".into(),
-        if params.as_object().is_some_and(|o| o.is_empty()) {
-            Value::Null
-        } else {
-            params
-        },
-    );
-    m.insert("responseElements".into(), Value::Null);
-    m.insert("requestID".into(), call.request_id.as_ref().into());
     let event_id = crate::gateway::new_request_id();
-    m.insert("eventID".into(), event_id.clone().into());
-    m.insert("readOnly".into(), ro.into());
-    if !resources.is_empty() {
-        m.insert("resources".into(), Value::Array(resources));
-    }
-    m.insert("eventType".into(), "AwsApiCall".into());
-    m.insert(
-        "managementEvent".into(),
-        (call.service != "s3" || !is_s3_data(operation)).into(),
-    );
-    m.insert("recipientAccountId".into(), call.account().into());
-    if let Location::Endpoint(e) = &call.location {
-        m.insert("vpcEndpointId".into(), e.id.clone().into());
-        m.insert("vpcEndpointAccountId".into(), call.account().into());
-    }
-    m.insert(
-        "decisions".into(),
-        Value::Array(
-            decisions
+    let data_event = call.service == "s3" && is_s3_data(operation);
+    let endpoint = call.location.endpoint();
+    let blocked: Vec<Vec<String>> = decisions
+        .iter()
+        .map(|d| {
+            d.decision
+                .blocked_by()
                 .iter()
-                .map(|d| {
-                    json!({"action": d.action, "resource": d.resource,
-                           "decision": format!("{:?}", d.decision.outcome()),
-                           "blockedBy": d.decision.blocked_by().iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>()})
-                })
-                .collect(),
-        ),
-    );
-    m.insert(
-        "eventCategory".into(),
-        if call.service == "s3" && is_s3_data(operation) {
-            "Data"
-        } else {
-            "Management"
-        }
-        .into(),
-    );
+                .map(|t| format!("{t:?}").to_lowercase())
+                .collect()
+        })
+        .collect();
+    let record = Record {
+        event_version: "1.09",
+        user_identity: user_identity(call),
+        event_time: &event_time,
+        event_source: &source,
+        event_name: operation,
+        aws_region: call.region(),
+        source_ip_address: &source_ip,
+        user_agent: &call.user_agent,
+        error_code: error.map(|e| e.code.as_ref()),
+        error_message: error.map(|e| e.message.as_str()),
+        request_parameters: if empty { &Value::Null } else { params },
+        response_elements: None,
+        request_id: &call.request_id,
+        event_id: &event_id,
+        read_only: ro,
+        resources: decisions
+            .iter()
+            .filter(|d| d.resource != "*")
+            .map(|d| ResourceRef {
+                arn: &d.resource,
+                account_id: account,
+            })
+            .collect(),
+        event_type: "AwsApiCall",
+        management_event: !data_event,
+        recipient_account_id: account,
+        vpc_endpoint_id: endpoint.map(|e| e.id.as_str()),
+        vpc_endpoint_account_id: endpoint.map(|_| account),
+        decisions: decisions
+            .iter()
+            .zip(blocked)
+            .map(|(d, blocked_by)| DecisionRecord {
+                action: &d.action,
+                resource: &d.resource,
+                decision: d.decision.outcome().as_str(),
+                blocked_by,
+            })
+            .collect(),
+        event_category: if data_event { "Data" } else { "Management" },
+    };
+    let body = serde_json::to_vec(&record).unwrap_or_default();
     let username = match call.caller.kind {
         IdentityType::IamUser => call.caller.user_name.clone(),
         IdentityType::AssumedRole => call.caller.arn.rsplit('/').next().map(str::to_string),
         IdentityType::Root => Some("root".into()),
         _ => None,
     };
-    let body = serde_json::to_vec(&Value::Object(m)).unwrap_or_default();
     storage::AuditEvent {
         event_time: now.as_millis() as i64,
         event_id,
@@ -242,6 +333,27 @@ pub(crate) fn event(
             .collect(),
         body,
     }
+}
+
+/// Whether any shape reachable from `shape_name` is sensitive.
+pub(crate) fn has_sensitive(model: &Model, shape_name: &str) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![shape_name];
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        let Some(shape) = model.shape(name) else {
+            continue;
+        };
+        if shape.sensitive {
+            return true;
+        }
+        stack.extend(shape.members.iter().map(|(_, r)| r.shape.as_str()));
+        stack.extend(shape.member.iter().map(|r| r.shape.as_str()));
+        stack.extend(shape.value.iter().map(|r| r.shape.as_str()));
+    }
+    false
 }
 
 fn is_s3_data(operation: &str) -> bool {

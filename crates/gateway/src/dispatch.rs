@@ -277,13 +277,14 @@ async fn execute(
     input: Value,
 ) -> Result<Value, AwsError> {
     call.operation = op;
-    call.input = Arc::new(input.clone());
+    call.input = Arc::new(input);
     let handler = svc
         .handlers
         .get(op)
         .cloned()
         .ok_or_else(|| unknown_operation(svc.protocol, op))?;
-    let prepared = handler.prepare(input, call)?;
+    let input = call.input.clone();
+    let prepared = handler.prepare(&input, call)?;
     call.run_prepared(prepared, svc.protocol).await
 }
 

@@ -225,7 +225,7 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) trait Handler: Send + Sync {
-    fn prepare(&self, input: Value, call: &Call) -> Result<Prepared, AwsError>;
+    fn prepare(&self, input: &Value, call: &Call) -> Result<Prepared, AwsError>;
 }
 
 struct Entry<O: Operation> {
@@ -233,8 +233,8 @@ struct Entry<O: Operation> {
 }
 
 impl<O: Operation> Handler for Entry<O> {
-    fn prepare(&self, input: Value, call: &Call) -> Result<Prepared, AwsError> {
-        let op: O = serde_json::from_value(input).map_err(|e| {
+    fn prepare(&self, input: &Value, call: &Call) -> Result<Prepared, AwsError> {
+        let op: O = O::deserialize(input).map_err(|e| {
             AwsError::bad_request(
                 "ValidationException",
                 format!("1 validation error detected: {e}"),
@@ -264,6 +264,8 @@ pub struct ServiceDef {
     pub protocol: Protocol,
     pub(crate) handlers: HashMap<&'static str, Arc<dyn Handler>>,
     pub(crate) rest: Option<Arc<dyn RestRouter>>,
+    /// Operations whose input carries a sensitive member, redacted in the audit trail.
+    pub(crate) sensitive_inputs: std::collections::HashSet<String>,
 }
 
 impl ServiceDef {
@@ -271,7 +273,18 @@ impl ServiceDef {
     pub fn new(signing_name: &'static str, model_json: &str) -> Result<ServiceDef, AwsError> {
         let model = Model::from_json(model_json)
             .map_err(|e| AwsError::internal(format!("model for {signing_name}: {e}")))?;
+        let sensitive_inputs = model
+            .operations
+            .iter()
+            .filter(|(_, op)| {
+                op.input
+                    .as_ref()
+                    .is_some_and(|i| crate::audit::has_sensitive(&model, &i.shape))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
         Ok(ServiceDef {
+            sensitive_inputs,
             signing_name,
             protocol: Protocol::of(&model),
             model: Arc::new(model),

@@ -8,20 +8,34 @@ use crate::time;
 
 /// Escapes text for XML content and attribute values.
 pub fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => {
-                out.push_str(&format!("&#{};", c as u32));
-            }
-            c => out.push(c),
+    let needs = |b: u8| {
+        matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r')
+            || (b < 0x20 && b != b'\n' && b != b'\t')
+    };
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !needs(b) {
+            continue;
         }
+        // Every byte that needs escaping is ASCII, so `i` is a char boundary.
+        out.push_str(&text[start..i]);
+        match b {
+            b'&' => out.push_str("&amp;"),
+            b'<' => out.push_str("&lt;"),
+            b'>' => out.push_str("&gt;"),
+            b'"' => out.push_str("&quot;"),
+            b'\'' => out.push_str("&apos;"),
+            b'\r' => out.push_str("&#13;"),
+            other => {
+                out.push_str("&#");
+                out.push_str(&other.to_string());
+                out.push(';');
+            }
+        }
+        start = i + 1;
     }
+    out.push_str(&text[start..]);
 }
 
 /// Writes shapes as XML into a string.
@@ -204,5 +218,20 @@ pub fn scalar_text(kind: &str, shape: &Shape, r: &ShapeRef, v: &Value, millis: b
         (_, Value::Bool(b)) => b.to_string(),
         (_, Value::Number(n)) => n.to_string(),
         (_, other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup_quotes_and_control_characters() {
+        let mut out = String::new();
+        escape("a<b>&\"c'\r\n\té\u{1}z", &mut out);
+        assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&apos;&#13;\n\té&#1;z");
+        let mut plain = String::new();
+        escape("plain text", &mut plain);
+        assert_eq!(plain, "plain text");
     }
 }
