@@ -281,7 +281,7 @@ async fn route(svc: &SageMaker, req: RawRequest) -> Response<Body> {
         (Method::GET, "") | (Method::GET, "home") => {
             match session_of(svc, &req, &domain_id, &context) {
                 Ok((_, s)) => landing(svc, &s).await,
-                Err(r) => r,
+                Err(r) => r.page(),
             }
         }
         (Method::GET, "api/environment") => match session_of(svc, &req, &domain_id, &context) {
@@ -289,7 +289,7 @@ async fn route(svc: &SageMaker, req: RawRequest) -> Response<Body> {
                 Ok(v) => json_response(200, &v),
                 Err(e) => json_response(500, &json!({"message": e.message})),
             },
-            Err(r) => r,
+            Err(r) => r.page(),
         },
         (Method::GET, "api/credentials") => credentials(svc, &req, &domain_id, &context).await,
         (m, files) if files == "api/files" || files.starts_with("api/files/") => {
@@ -299,7 +299,7 @@ async fn route(svc: &SageMaker, req: RawRequest) -> Response<Body> {
                 .trim_start_matches('/');
             match session_of(svc, &req, &domain_id, &context) {
                 Ok((_, s)) => file_op(svc, &s, m, file, req.request.body().clone()).await,
-                Err(r) => r,
+                Err(r) => r.page(),
             }
         }
         _ => error_page(404, "Not found"),
@@ -391,34 +391,49 @@ async fn sign_in(
     r
 }
 
+/// Why a request has no session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoSession {
+    /// No session cookie.
+    SignedOut,
+    /// The session ended, or is another domain's.
+    Expired,
+    /// The session belongs to another network context.
+    Elsewhere,
+    Internal,
+}
+
+impl NoSession {
+    fn page(self) -> Response<Body> {
+        match self {
+            NoSession::SignedOut => error_page(
+                403,
+                "Sign in to Studio with a presigned domain URL (CreatePresignedDomainUrl).",
+            ),
+            NoSession::Expired => error_page(403, "The Studio session has expired. Sign in again."),
+            NoSession::Elsewhere => error_page(403, INSUFFICIENT),
+            NoSession::Internal => error_page(500, "internal error"),
+        }
+    }
+}
+
 /// The session a request's cookie names, if it is live, of this domain and context.
 fn session_of(
     svc: &SageMaker,
     req: &RawRequest,
     domain_id: &str,
     context: &NetContext,
-) -> Result<(String, Session), Response<Body>> {
-    let Some(id) = cookie(&req.request) else {
-        return Err(error_page(
-            403,
-            "Sign in to Studio with a presigned domain URL (CreatePresignedDomainUrl).",
-        ));
-    };
-    let t = svc
-        .tokens
-        .lock()
-        .map_err(|_| error_page(500, "internal error"))?;
+) -> Result<(String, Session), NoSession> {
+    let id = cookie(&req.request).ok_or(NoSession::SignedOut)?;
+    let t = svc.tokens.lock().map_err(|_| NoSession::Internal)?;
     match t.sessions.get(&id) {
         Some(s) if s.domain_id == domain_id && s.expires_at > time::now() => {
             if &s.context != context {
-                return Err(error_page(403, INSUFFICIENT));
+                return Err(NoSession::Elsewhere);
             }
             Ok((id, s.clone()))
         }
-        _ => Err(error_page(
-            403,
-            "The Studio session has expired. Sign in again.",
-        )),
+        _ => Err(NoSession::Expired),
     }
 }
 

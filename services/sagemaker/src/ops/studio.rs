@@ -300,13 +300,12 @@ pub(super) async fn update_domain(
             merge(slot, s);
         }
     }
-    if let Some(s) = at(&input, &["DomainSettingsForUpdate"]) {
-        if let Some(slot) = next
+    if let Some(s) = at(&input, &["DomainSettingsForUpdate"])
+        && let Some(slot) = next
             .as_object_mut()
             .map(|m| m.entry("DomainSettings").or_insert(json!({})))
-        {
-            merge(slot, s);
-        }
+    {
+        merge(slot, s);
     }
     for m in [
         "DefaultSpaceSettings",
@@ -519,14 +518,13 @@ pub(super) async fn update_user_profile(
         &id,
         missing(Kind::UserProfile, &name, &profile_arn),
         move |r, now| {
-            if let Some(s) = settings {
-                if let Some(slot) = r
+            if let Some(s) = settings
+                && let Some(slot) = r
                     .doc
                     .as_object_mut()
                     .map(|m| m.entry("UserSettings").or_insert(json!({})))
-                {
-                    merge(slot, &s);
-                }
+            {
+                merge(slot, &s);
             }
             r.doc["LastModifiedTime"] = json!(now);
             r.doc["Status"] = json!("Updating");
