@@ -236,7 +236,10 @@ def test_called_via_cloudformation_denial_fails_and_rolls_back(fresh_server):
     cfn = s.client("cloudformation", access_key=key, secret=secret)
     st = create(cfn, "denied", ROLE_AND_BUCKET, Capabilities=["CAPABILITY_IAM"])
     assert st["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert "The following resource(s) failed to create: [Role]" in st["StackStatusReason"]
+    rollback = next(e for e in cfn.describe_stack_events(StackName="denied")["StackEvents"]
+                    if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS")
+    assert rollback["ResourceStatusReason"] == (
+        "The following resource(s) failed to create: [Role]. Rollback requested by user.")
     (logical, status, reason), = failures(cfn, "denied")
     assert (logical, status) == ("Role", "CREATE_FAILED")
     assert "iam:CreateRole" in reason and "AccessDenied" in reason and "explicit deny" in reason
@@ -257,7 +260,8 @@ def test_called_via_cloudformation_denial_fails_and_rolls_back(fresh_server):
     found = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateBucket"}])
     record = json.loads(found["Events"][0]["CloudTrailEvent"])
     assert record["userIdentity"]["arn"].endswith(":user/builder")
-    assert record.get("invokedBy") == "cloudformation.amazonaws.com"
+    assert record["userIdentity"]["invokedBy"] == "cloudformation.amazonaws.com"
+    assert record["sourceIPAddress"] == "cloudformation.amazonaws.com"
 
 
 def test_a_principal_without_iam_permissions_cannot_create_roles_through_a_stack(fresh_server):
@@ -516,7 +520,9 @@ Outputs:
   Name: {Value: !Ref G, Export: {Name: shared-group}}
 """)
     assert st["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert "already exported by stack" in st["StackStatusReason"]
+    rollback = next(e for e in cfn.describe_stack_events(StackName="exporter2")["StackEvents"]
+                    if e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS")
+    assert "Export with name shared-group is already exported by stack" in rollback["ResourceStatusReason"]
     cfn.delete_stack(StackName="exporter")
     st = wait(cfn, "exporter")
     assert st["StackStatus"] == "DELETE_FAILED"
