@@ -138,6 +138,17 @@ class Env:
         return self.sm.create_user_profile(**args)["UserProfileArn"]
 
 
+def cli_as(server, person, *args, endpoint=None):
+    """aws-cli with a person's session; returns (returncode, output, stderr)."""
+    key, secret, token = person.credentials
+    return server.cli(*args, access_key=key, secret=secret, token=token, endpoint=endpoint, check=False)
+
+
+def cli_denied(result, action):
+    rc, _, err = result
+    assert rc != 0 and "AccessDeniedException" in err and f"perform: {action} on resource" in err, err
+
+
 def wait_for(predicate, timeout=15.0):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, REGION
-from test_sagemaker_env import ALLOW_ALL, Env, code, denied, doc, message, wait_for
+from test_sagemaker_env import ALLOW_ALL, Env, cli_as, cli_denied, code, denied, doc, message, wait_for
 
 IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3"
 
@@ -159,6 +159,11 @@ def test_s7_encryption_and_isolation_guardrails(server, lab):
             sm.create_hyper_parameter_tuning_job(**tuning(f"s7-{i}-without", role))
         denied(e, "sagemaker:CreateHyperParameterTuningJob")
         sm.create_hyper_parameter_tuning_job(**tuning(f"s7-{i}-with", role, **setting))
+        cli_denied(cli_as(server, person, "sagemaker", "create-training-job", "--cli-input-json",
+                          json.dumps(training(f"s7-{i}-cli", role, VpcConfig=vpc))), "sagemaker:CreateTrainingJob")
+        rc, out, err = cli_as(server, person, "sagemaker", "create-training-job", "--cli-input-json",
+                              json.dumps(training(f"s7-{i}-cli", role, VpcConfig=vpc, **setting)))
+        assert rc == 0 and out["TrainingJobArn"].endswith(f"training-job/s7-{i}-cli"), err
     d = env.sm.describe_training_job(TrainingJobName="s7-2-with")
     assert d["EnableNetworkIsolation"] is True and d["EnableInterContainerTrafficEncryption"] is False
 
@@ -230,6 +235,8 @@ def test_s8_notebook_guardrails(server, lab):
         with pytest.raises(ClientError) as e:
             sm.create_notebook_instance(NotebookInstanceName=f"nb-{name}", **args)
         denied(e, "sagemaker:CreateNotebookInstance")
+    cli_denied(cli_as(server, guarded, "sagemaker", "create-notebook-instance", "--notebook-instance-name", "nb-cli",
+                      "--instance-type", "ml.t3.medium", "--role-arn", role), "sagemaker:CreateNotebookInstance")
     arn = sm.create_notebook_instance(NotebookInstanceName="nb-guarded", **ok)["NotebookInstanceArn"]
     d = env.sm.describe_notebook_instance(NotebookInstanceName="nb-guarded")
     assert d["NotebookInstanceArn"] == arn and d["RootAccess"] == "Disabled" and d["KmsKeyId"] == lab["volume_key"]
@@ -285,6 +292,9 @@ def test_s9_instance_types(server, lab):
         sm.create_endpoint_config(EndpointConfigName="mixed", ProductionVariants=[
             variant("a", "ml.c5.large"), variant("b", "ml.g4dn.xlarge")])
     denied(e, "sagemaker:CreateEndpointConfig")
+    cli_denied(cli_as(server, person, "sagemaker", "create-endpoint-config", "--endpoint-config-name", "gpu-cli",
+                      "--production-variants", json.dumps([variant("a", "ml.p3.2xlarge")])),
+               "sagemaker:CreateEndpointConfig")
     sm.create_endpoint_config(EndpointConfigName="cpu", ProductionVariants=[
         variant("a", "ml.c5.large"), variant("b", "ml.m5.large")])
     # CreateEndpoint carries no sagemaker:InstanceTypes (AWS lists none for it): the
@@ -346,6 +356,8 @@ def test_s12_passrole_escalation_demonstrated_then_blocked(server, lab):
     assert f"on resource: {admin_role} " in message(e)
     with pytest.raises(ClientError):
         env.sm.describe_training_job(TrainingJobName="dump-payroll-2")
+    cli_denied(cli_as(server, data_scientist, "sagemaker", "create-training-job", "--cli-input-json",
+                      json.dumps(dict(TrainingJobName="dump-payroll-3", RoleArn=admin_role, **job))), "iam:PassRole")
     # The same for every API that passes a role.
     container = {"Image": IMAGE, "ModelDataUrl": "s3://sagemaker-ds-output/model.tar.gz"}
     with pytest.raises(ClientError) as e:

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, REGION
 from test_sagemaker_env import (
-    ALLOW_ALL, Env, code, denied, doc, message, sign_in, studio_base, studio_cli, wait_for,
+    ALLOW_ALL, Env, cli_as, cli_denied, code, denied, doc, message, sign_in, studio_base, studio_cli, wait_for,
 )
 
 INSUFFICIENT = "Auth token containing insufficient permissions"
@@ -333,6 +333,10 @@ def test_s8_domain_guardrails(server, lab):
     with pytest.raises(ClientError) as e:
         sm.create_domain(DomainName="unencrypted", AppNetworkAccessType="VpcOnly", **base)
     denied(e, "sagemaker:CreateDomain")
+    cli_denied(cli_as(server, admin, "sagemaker", "create-domain", "--domain-name", "cli-public", "--auth-mode", "IAM",
+                      "--vpc-id", net["vpc"], "--subnet-ids", *net["subnets"], "--kms-key-id", key,
+                      "--app-network-access-type", "PublicInternetOnly", "--default-user-settings",
+                      json.dumps(base["DefaultUserSettings"])), "sagemaker:CreateDomain")
     out = sm.create_domain(DomainName="guarded", AppNetworkAccessType="VpcOnly", KmsKeyId=key, **base)
     assert out["DomainArn"].endswith(out["DomainId"])
 
@@ -360,6 +364,9 @@ def test_s9_s11_app_instance_types_and_tags(server, lab):
         sm.create_app(AppName="prod", ResourceSpec={"InstanceType": "ml.t3.medium"},
                       Tags=[{"Key": "Project", "Value": "production"}], **args)
     denied(e, "sagemaker:CreateApp", "because no identity-based policy allows the sagemaker:CreateApp action")
+    cli_denied(cli_as(server, user, "sagemaker", "create-app", "--domain-id", domain, "--user-profile-name",
+                      "apps-user", "--app-type", "KernelGateway", "--app-name", "prod-cli", "--resource-spec",
+                      "InstanceType=ml.t3.medium", "--tags", "Key=Project,Value=production"), "sagemaker:CreateApp")
     arn = sm.create_app(AppName="dev", ResourceSpec={"InstanceType": "ml.t3.medium"}, Tags=dev, **args)["AppArn"]
     assert arn == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:app/{domain}/apps-user/kernelgateway/dev"
     tags = {t["Key"]: t["Value"] for t in env.sm.list_tags(ResourceArn=arn)["Tags"]}

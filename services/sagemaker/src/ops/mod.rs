@@ -402,7 +402,8 @@ pub(crate) fn missing(kind: Kind, name: &str, arn: &str) -> AwsError {
         Kind::NotebookInstanceLifecycleConfig => validation(format!(
             "Unable to describe Notebook Instance Lifecycle Config '{name}'. (Reason: RecordNotFound)"
         )),
-        _ => not_found("Requested resource not found."),
+        // Jobs: SageMaker answers `ValidationException` for a job name it does not know.
+        _ => validation("Requested resource not found."),
     }
 }
 
