@@ -299,6 +299,118 @@ impl CloudFormation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::ResourceRecord;
+
+    fn services(store: &storage::Store, config: &gateway::Config) -> Services {
+        let iam = iam::Iam::open(store, config).expect("iam");
+        let kms = kms::Kms::open(store, config).expect("kms");
+        let logs = logs::Logs::open(store, config).expect("logs");
+        let ec2 = ec2::Ec2::open(store, config, logs.clone()).expect("ec2");
+        Services {
+            s3: s3::S3::open(store, config, kms.clone()).expect("s3"),
+            ssm: ssm::Ssm::open(store, config, kms.clone()).expect("ssm"),
+            sagemaker: sagemaker::SageMaker::open(
+                store,
+                config,
+                iam.clone(),
+                kms.clone(),
+                ec2.clone(),
+            )
+            .expect("sagemaker"),
+            iam,
+            kms,
+            ec2,
+            logs,
+        }
+    }
+
+    fn stack(status: &str, resource_status: &str) -> StackRecord {
+        StackRecord {
+            account: "111122223333".into(),
+            stack_id: format!("arn:aws:cloudformation:us-east-1:111122223333:stack/s-{status}/1"),
+            name: format!("s-{status}"),
+            status: status.into(),
+            status_reason: None,
+            description: None,
+            template_body: "Resources:\n  B: {Type: AWS::S3::Bucket}\n".into(),
+            parameters: Default::default(),
+            capabilities: Vec::new(),
+            tags: Vec::new(),
+            notification_arns: Vec::new(),
+            disable_rollback: false,
+            on_failure: None,
+            role_arn: None,
+            termination_protection: false,
+            timeout_minutes: None,
+            retain_except_on_create: false,
+            created: 1.0,
+            updated: None,
+            deleted: None,
+            resources: vec![ResourceRecord {
+                logical_id: "B".into(),
+                kind: "AWS::S3::Bucket".into(),
+                physical_id: None,
+                status: resource_status.into(),
+                status_reason: None,
+                updated: 1.0,
+                properties: serde_json::json!({}),
+                attributes: Default::default(),
+                deletion_policy: None,
+                update_replace_policy: None,
+            }],
+            outputs: Vec::new(),
+            change_set_id: None,
+            imports: Vec::new(),
+            event_seq: 3,
+            previous: None,
+        }
+    }
+
+    #[test]
+    fn a_restart_marks_interrupted_operations_failed() {
+        let store = storage::Store::ephemeral();
+        let config = gateway::Config::default();
+        let mut batch = Batch::new();
+        for (status, resource) in [
+            ("CREATE_IN_PROGRESS", "CREATE_IN_PROGRESS"),
+            ("DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+            ("UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"),
+            ("ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+            ("CREATE_COMPLETE", "CREATE_COMPLETE"),
+        ] {
+            batch.put(&stack(status, resource));
+        }
+        store.commit_blocking(batch).expect("commit");
+        let cfn = CloudFormation::open(&store, &config, services(&store, &config)).expect("open");
+        let account = "111122223333";
+        for (before, after, resource) in [
+            ("CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_FAILED"),
+            ("DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_FAILED"),
+            ("UPDATE_IN_PROGRESS", "UPDATE_FAILED", "UPDATE_FAILED"),
+            ("ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "DELETE_FAILED"),
+            ("CREATE_COMPLETE", "CREATE_COMPLETE", "CREATE_COMPLETE"),
+        ] {
+            let s = cfn.stack(account, &format!("s-{before}")).expect("stack");
+            assert_eq!(s.status, after, "{before}");
+            assert_eq!(s.resources[0].status, resource, "{before}");
+            let events = cfn.events(&s.stack_id);
+            if before == after {
+                assert!(events.is_empty());
+                assert_eq!(s.status_reason, None);
+            } else {
+                assert_eq!(s.status_reason.as_deref(), Some(RESTART_REASON));
+                assert_eq!(events.len(), 1);
+                assert_eq!(events[0].status, after);
+                assert_eq!(events[0].seq, 4);
+            }
+        }
+        // Reopening finds them failed already and changes nothing.
+        let again =
+            CloudFormation::open(&store, &config, services(&store, &config)).expect("reopen");
+        let s = again.stack(account, "s-CREATE_IN_PROGRESS").expect("stack");
+        assert_eq!(s.status, "CREATE_FAILED");
+        assert_eq!(again.events(&s.stack_id).len(), 1);
+    }
 
     #[test]
     fn ids_look_like_aws() {
