@@ -282,17 +282,18 @@ impl Call {
         (prepared.run)(self.clone()).await
     }
 
-    /// Records the call in the audit trail unless a commit already carried it.
-    pub(crate) fn finish(&self, error: Option<&AwsError>) {
+    /// Records the call in the audit trail unless a commit already carried it. The record
+    /// is queued in order at once; the returned commit may be awaited for backpressure.
+    pub(crate) fn finish(&self, error: Option<&AwsError>) -> Option<storage::Pending> {
         let Ok(mut slot) = self.audit.lock() else {
-            return;
+            return None;
         };
         if slot.written {
-            return;
+            return None;
         }
         slot.written = true;
         let event = crate::audit::event(self, &slot.decisions, error);
         drop(slot);
-        self.gw.audit_async(event);
+        Some(self.gw.audit_async(event))
     }
 }

@@ -219,9 +219,20 @@ async fn run(
     parsed: Result<Option<auth::Parsed>, AwsError>,
 ) -> Result<Response<Body>, AwsError> {
     let result = run_inner(gw, svc, call, parts, body, parsed).await;
-    call.finish(result.as_ref().err());
+    if let Some(pending) = call.finish(result.as_ref().err())
+        && gw.store.pending_commits() > AUDIT_BACKLOG
+    {
+        // The writer is behind: hold this response until its record is durable, so the
+        // queue of records not yet on disk stays bounded under overload.
+        if let Err(e) = pending.await {
+            tracing::error!(error = %e, "audit record was not written");
+        }
+    }
     result
 }
+
+/// Records queued but not yet durable before requests start waiting for theirs.
+const AUDIT_BACKLOG: usize = 20_000;
 
 async fn run_inner(
     gw: &Arc<Inner>,

@@ -58,10 +58,10 @@ pub(crate) struct Listener {
 impl Inner {
     /// Appends a read-only or failed call's record without waiting for durability;
     /// the single writer keeps it in order with everything else.
-    pub fn audit_async(&self, event: storage::AuditEvent) {
+    pub fn audit_async(&self, event: storage::AuditEvent) -> storage::Pending {
         let mut batch = storage::Batch::new();
         batch.audit(event);
-        drop(self.store.submit(batch));
+        self.store.submit(batch)
     }
 }
 
