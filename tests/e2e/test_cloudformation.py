@@ -297,6 +297,80 @@ def test_a_principal_without_iam_permissions_cannot_create_roles_through_a_stack
     assert code(e) == "AccessDenied"
 
 
+def test_stack_service_role_makes_the_calls(fresh_server):
+    s = fresh_server
+    iam = s.client("iam")
+    iam.create_role(RoleName="cfn-service", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}))
+    iam.put_role_policy(RoleName="cfn-service", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    role = f"arn:aws:iam::{ACCOUNT}:role/cfn-service"
+    key, secret = user_with_policy(s, "deployer", {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "cloudformation:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": role},
+        ],
+    })
+    cfn = s.client("cloudformation", access_key=key, secret=secret)
+    body = "Resources:\n  Bucket: {Type: AWS::S3::Bucket}\nOutputs:\n  B: {Value: !Ref Bucket}\n"
+    # As the deployer (no S3 permissions) the bucket cannot be made...
+    assert create(cfn, "as-me", body)["StackStatus"] == "ROLLBACK_COMPLETE"
+    # ...as the service role it can.
+    st = create(cfn, "as-role", body, RoleARN=role)
+    assert st["StackStatus"] == "CREATE_COMPLETE", failures(cfn, "as-role")
+    assert st["RoleARN"] == role
+    bucket = outputs(st)["B"]
+    s.client("s3").head_bucket(Bucket=bucket)
+    found = s.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateBucket"}])["Events"]
+    made = [json.loads(e["CloudTrailEvent"]) for e in found]
+    ok = [r for r in made if r.get("errorCode") is None]
+    assert ok and ok[0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == role
+    # Passing a role needs iam:PassRole on it.
+    iam.create_role(RoleName="other", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]}))
+    with pytest.raises(ClientError) as e:
+        cfn.create_stack(StackName="other", TemplateBody=body, RoleARN=f"arn:aws:iam::{ACCOUNT}:role/other")
+    assert code(e) == "AccessDenied" and "iam:PassRole" in str(e.value)
+    cfn.delete_stack(StackName="as-role")
+    assert wait(cfn, st["StackId"])["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_ssm_parameter_types_resolve_as_the_caller(server):
+    s = server
+    s.client("ssm").put_parameter(Name="/images/training", Value="img-123", Type="String")
+    cfn = s.client("cloudformation")
+    st = create(cfn, "ssm-typed", """
+Parameters:
+  Image:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /images/training
+Resources:
+  Copy:
+    Type: AWS::SSM::Parameter
+    Properties: {Type: String, Value: !Ref Image}
+Outputs:
+  Image: {Value: !Ref Image}
+""")
+    assert st["StackStatus"] == "CREATE_COMPLETE", failures(cfn, "ssm-typed")
+    assert outputs(st)["Image"] == "img-123"
+    (p,) = st["Parameters"]
+    assert p["ParameterValue"] == "/images/training" and p["ResolvedValue"] == "img-123"
+    with pytest.raises(ClientError) as e:
+        cfn.create_stack(StackName="ssm-missing", TemplateBody="""
+Parameters:
+  Image: {Type: "AWS::SSM::Parameter::Value<String>", Default: /images/none}
+Resources:
+  G: {Type: AWS::Logs::LogGroup}
+""")
+    assert "Unable to fetch parameters [/images/none] from parameter store for this account." in str(e.value)
+
+
 # ------------------------------------------------------------------ lifecycle
 
 EVERYTHING = """
