@@ -1108,3 +1108,120 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod garbage {
+    use super::*;
+    use serde_json::{Map, json};
+
+    /// A small deterministic generator of JSON values built from the members the key
+    /// computation looks at, with every JSON type in every place.
+    pub(crate) struct Gen(u64);
+
+    const MEMBERS: &[&str] = &[
+        "VpcConfig",
+        "Subnets",
+        "SecurityGroupIds",
+        "ResourceConfig",
+        "InstanceType",
+        "InstanceGroups",
+        "VolumeKmsKeyId",
+        "OutputDataConfig",
+        "KmsKeyId",
+        "EnableNetworkIsolation",
+        "EnableInterContainerTrafficEncryption",
+        "StoppingCondition",
+        "MaxRuntimeInSeconds",
+        "InputDataConfig",
+        "DataSource",
+        "FileSystemDataSource",
+        "FileSystemId",
+        "TrainingJobDefinition",
+        "TrainingJobDefinitions",
+        "ProductionVariants",
+        "ModelName",
+        "ServerlessConfig",
+        "MaxConcurrency",
+        "DefaultUserSettings",
+        "SecurityGroups",
+        "SharingSettings",
+        "S3KmsKeyId",
+        "UserSettings",
+        "SpaceSettings",
+        "ResourceSpec",
+        "SageMakerImageArn",
+        "LifecycleConfigArns",
+        "RootAccess",
+        "AcceleratorTypes",
+        "NetworkConfig",
+        "ProcessingResources",
+        "ClusterConfig",
+        "SecurityConfig",
+        "AutoMLJobConfig",
+        "TransformResources",
+        "OwnershipSettings",
+        "OwnerUserProfileName",
+        "DomainId",
+    ];
+
+    impl Gen {
+        pub(crate) fn new(seed: u64) -> Gen {
+            Gen(seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407))
+        }
+
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+
+        pub(crate) fn value(&mut self, depth: u32) -> Value {
+            match self.next() % if depth == 0 { 5 } else { 7 } {
+                0 => Value::Null,
+                1 => json!(self.next().is_multiple_of(3)),
+                2 => json!((self.next() as i64) - (1 << 30)),
+                3 => json!(
+                    ["", "ml.m5.large", "subnet-1", "é\u{0}", "arn:aws:kms:x"]
+                        [(self.next() % 5) as usize]
+                ),
+                4 => json!(f64::from(self.next() as u32) / 7.0),
+                5 => Value::Array(
+                    (0..self.next() % 4)
+                        .map(|_| self.value(depth - 1))
+                        .collect(),
+                ),
+                _ => self.object(depth - 1),
+            }
+        }
+
+        pub(crate) fn object(&mut self, depth: u32) -> Value {
+            let mut m = Map::new();
+            for _ in 0..self.next() % 6 {
+                let k = MEMBERS[(self.next() as usize) % MEMBERS.len()];
+                m.insert(k.to_string(), self.value(depth));
+            }
+            Value::Object(m)
+        }
+    }
+
+    #[test]
+    fn malformed_requests_never_panic_key_computation() {
+        let mut g = Gen::new(7);
+        let f = Facts {
+            space: Some((None, "Shared".into())),
+            ..Facts::default()
+        };
+        for op in crate::ops::OPERATIONS {
+            for _ in 0..300 {
+                let input = g.object(4);
+                let _ = for_operation(op, &input, &f);
+            }
+            let _ = for_operation(op, &json!([1, 2]), &f);
+            let _ = for_operation(op, &Value::Null, &f);
+        }
+    }
+}

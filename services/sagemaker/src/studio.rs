@@ -324,10 +324,12 @@ async fn sign_in(
         };
         match t.sign_ins.get(token) {
             None => return error_page(403, EXPIRED),
-            Some(s) if s.expires_at <= now || s.domain_id != domain_id => {
+            Some(s) if s.expires_at <= now => {
                 t.sign_ins.remove(token);
                 return error_page(403, EXPIRED);
             }
+            // Another domain's URL with this token: invalid here, still good at its own.
+            Some(s) if s.domain_id != domain_id => return error_page(403, EXPIRED),
             Some(s) if s.context != context => {
                 tracing::info!(domain = %domain_id, created = %s.context.describe(),
                     opened = %context.describe(), "studio sign-in from another network context refused");
@@ -936,6 +938,75 @@ mod tests {
         assert!(!classic(&d, &p, Some("studio::")));
         let off = json!({"DefaultUserSettings": {"StudioWebPortal": "DISABLED"}});
         assert!(classic(&off, &p, None));
+    }
+
+    fn service() -> Arc<SageMaker> {
+        let store = storage::Store::ephemeral();
+        let config = gateway::Config::default();
+        let iam = iam::Iam::open(&store, &config).unwrap();
+        let kms = kms::Kms::open(&store, &config).unwrap();
+        let logs = logs::Logs::open(&store, &config).unwrap();
+        let ec2 = ec2::Ec2::open(&store, &config, logs).unwrap();
+        SageMaker::open(&store, &config, iam, kms, ec2).unwrap()
+    }
+
+    #[tokio::test]
+    async fn malformed_studio_requests_are_refused_without_panicking() {
+        let svc = service();
+        let token = svc
+            .issue_sign_in(SignIn {
+                account: "000000000000".into(),
+                domain_id: "d-1".into(),
+                profile: "p".into(),
+                space: None,
+                context: NetContext::Public("127.0.0.1".parse().unwrap()),
+                expires_at: time::now() + 60.0,
+                session_seconds: 1800,
+                landing: None,
+            })
+            .unwrap();
+        let paths = [
+            "/studio/".to_string(),
+            "/studio//".into(),
+            "/studio/d-1".into(),
+            "/studio/d-1/auth".into(),
+            "/studio/d-1/auth?token=".into(),
+            "/studio/d-1/auth?token=%00%ff&token=x".into(),
+            format!("/studio/d-2/auth?token={token}"),
+            "/studio/d-1/home".into(),
+            "/studio/d-1/api/files/../../x".into(),
+            "/studio/d-1/api/files/%ff%fe".into(),
+            "/studio/d-1/api/credentials".into(),
+            "/studio/d-1/api/environment".into(),
+            "/studio/d-1/unknown/deeper".into(),
+        ];
+        for path in paths {
+            for method in [Method::GET, Method::PUT, Method::DELETE, Method::POST] {
+                let request = http::Request::builder()
+                    .method(method.clone())
+                    .uri(path.as_str())
+                    .header("cookie", "studio-session=; studio-session=%00")
+                    .header("authorization", "garbage")
+                    .body(Bytes::from_static(b"\xff\x00"))
+                    .unwrap();
+                let r = route(
+                    &svc,
+                    RawRequest {
+                        request,
+                        location: Location::Public,
+                        peer: "127.0.0.1:5000".parse().unwrap(),
+                    },
+                )
+                .await;
+                assert!(
+                    r.status().is_client_error(),
+                    "{method} {path}: {}",
+                    r.status()
+                );
+            }
+        }
+        // The token issued for another domain was consumed by nothing.
+        assert!(svc.tokens.lock().unwrap().sign_ins.contains_key(&token));
     }
 
     #[test]

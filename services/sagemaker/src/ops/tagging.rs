@@ -459,4 +459,63 @@ mod tests {
         assert!(expression_matches(&j, &nested).unwrap());
         assert!(filter_matches(&j, &f("X", "Bogus", Some("1"))).is_err());
     }
+
+    #[test]
+    fn malformed_search_expressions_never_panic() {
+        let j = job();
+        let names = [
+            "",
+            ".",
+            "..",
+            "Tags",
+            "Tags.",
+            "Tags.team.x",
+            "ResourceConfig..InstanceType",
+            "InputDataConfig.0",
+        ];
+        let ops = [
+            "Equals",
+            "NotEquals",
+            "GreaterThan",
+            "LessThanOrEqualTo",
+            "Contains",
+            "Exists",
+            "NotExists",
+            "In",
+            "X",
+        ];
+        let values = [
+            None,
+            Some(""),
+            Some("1e400"),
+            Some("NaN"),
+            Some(",,,"),
+            Some("-0"),
+        ];
+        for n in names {
+            for o in ops {
+                for v in values {
+                    let _ = filter_matches(&j, &f(n, o, v));
+                    let _ = expression_matches(
+                        &j,
+                        &json!({"Filters": [f(n, o, v)], "Operator": o,
+                        "NestedFilters": [{"NestedPropertyName": n, "Filters": [f(n, o, v)]}],
+                        "SubExpressions": [{"Filters": "x"}, {"SubExpressions": [{}]}]}),
+                    );
+                }
+            }
+        }
+        for garbage in [
+            json!(null),
+            json!([]),
+            json!({"Filters": [1, "x", null]}),
+            json!({"NestedFilters": [{"Filters": [{}]}]}),
+        ] {
+            let _ = expression_matches(&j, &garbage);
+            let _ = expression_matches(
+                &garbage,
+                &json!({"Filters": [f("Tags.team", "Equals", Some("a"))]}),
+            );
+        }
+    }
 }
