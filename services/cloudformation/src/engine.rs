@@ -380,12 +380,7 @@ impl Run {
 
     /// Creates resource `id`; on failure the record stays `CREATE_FAILED` (with the physical
     /// id of whatever was made, for rollback).
-    async fn create_resource(
-        &mut self,
-        prep: &Prepared,
-        id: &str,
-        updating: bool,
-    ) -> Result<(), String> {
+    async fn create_resource(&mut self, prep: &Prepared, id: &str) -> Result<(), String> {
         let Some(decl) = prep.template.resource(id).cloned() else {
             return Ok(());
         };
@@ -437,7 +432,6 @@ impl Run {
                     .map_err(|p| (p.created, p.failure.0))
             }
         };
-        let _ = updating;
         match outcome {
             Ok(created) => {
                 if let Some(r) = self.stack.resource_mut(id) {
@@ -629,15 +623,14 @@ impl Run {
         let prep = match prepare(&self.stack, self.cfn.region()) {
             Ok(p) => p,
             Err(reason) => {
-                self.create_failed(None, reason).await;
+                self.create_failed(reason).await;
                 return;
             }
         };
         for id in prep.plan.order.clone() {
-            if let Err(reason) = self.create_resource(&prep, &id, false).await {
+            if self.create_resource(&prep, &id).await.is_err() {
                 let summary = format!("The following resource(s) failed to create: [{id}]. ");
-                let _ = reason;
-                self.create_failed(Some(&prep), summary).await;
+                self.create_failed(summary).await;
                 return;
             }
         }
@@ -647,12 +640,11 @@ impl Run {
                 self.stack.imports = imports;
                 self.status("CREATE_COMPLETE", None).await;
             }
-            Err(reason) => self.create_failed(Some(&prep), reason).await,
+            Err(reason) => self.create_failed(reason).await,
         }
     }
 
-    async fn create_failed(&mut self, prep: Option<&Prepared>, reason: String) {
-        let _ = prep;
+    async fn create_failed(&mut self, reason: String) {
         let on_failure = if self.stack.disable_rollback {
             "DO_NOTHING".to_string()
         } else {
@@ -798,7 +790,7 @@ impl Run {
                 .cloned();
             let Some(existing) = existing else {
                 journal.push(Step::Created(id.clone()));
-                self.create_resource(&prep, &id, true)
+                self.create_resource(&prep, &id)
                     .await
                     .map_err(|_| format!("The following resource(s) failed to create: [{id}]. "))?;
                 continue;
@@ -871,13 +863,9 @@ impl Run {
         for step in journal.iter() {
             if let Step::Replaced(old) = step {
                 let retain = old.update_replace_policy.as_deref() == Some("Retain");
-                let current = self.stack.resource(&old.logical_id).cloned();
+                // A superseded resource that cannot be deleted is left behind, as AWS does;
+                // the update has succeeded.
                 let _ = self.delete_old(old, retain).await;
-                if let Some(c) = current
-                    && let Some(r) = self.stack.resource_mut(&c.logical_id)
-                {
-                    *r = c;
-                }
             }
         }
         self.stack.previous = None;

@@ -291,12 +291,11 @@ async fn submission(
     let prev: Option<BTreeMap<String, ParamValue>> = previous.map(crate::state::param_values);
     let mut values = template::resolve_parameters(&template, &given(params)?, prev.as_ref())
         .map_err(|e| validation(e.0))?;
-    if let Some((needed, reason)) = template.required_capabilities() {
+    if let Some((needed, _)) = template.required_capabilities() {
         let ok = capabilities.iter().any(|c| c == needed)
             || (needed == "CAPABILITY_IAM"
                 && capabilities.iter().any(|c| c == "CAPABILITY_NAMED_IAM"));
         if !ok {
-            let _ = reason;
             return Err(AwsError::bad_request(
                 "InsufficientCapabilitiesException",
                 format!("Requires capabilities : [{needed}]"),
