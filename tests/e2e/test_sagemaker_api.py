@@ -334,3 +334,35 @@ def test_state_survives_a_restart(tmp_path):
         assert "sagemaker:domain-arn" in keys
     finally:
         server.stop()
+
+
+def test_domain_update_and_delete(server, env):
+    sm = env.sm
+    net = env.network("10.150.0.0/16")
+    role = env.role("StudioRoleShortLived", ALLOW_ALL)
+    other_role = env.role("StudioRoleReplacement", ALLOW_ALL)
+    domain = env.domain(net, role, vpc_only=False)
+    env.profile(domain, "leaver")
+    url = sm.create_presigned_domain_url(DomainId=domain, UserProfileName="leaver")["AuthorizedUrl"]
+    _, browser = sign_in(url)
+    assert browser.put(studio_base(url) + "api/files/a.txt", data=b"a", timeout=10).status_code == 200
+    # UpdateDomain passes its new role too, and merges settings.
+    person = env.person("DomainOperator", {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"})
+    with pytest.raises(ClientError) as e:
+        person("sagemaker").update_domain(DomainId=domain, DefaultUserSettings={"ExecutionRole": other_role})
+    denied(e, "iam:PassRole", "because no identity-based policy allows the iam:PassRole action")
+    sm.update_domain(DomainId=domain, DefaultUserSettings={"ExecutionRole": other_role})
+    assert sm.describe_domain(DomainId=domain)["Status"] == "Updating"
+    wait_for(lambda: sm.describe_domain(DomainId=domain)["Status"] == "InService")
+    d = sm.describe_domain(DomainId=domain)
+    assert d["DefaultUserSettings"]["ExecutionRole"] == other_role
+    assert d["DefaultUserSettings"]["SecurityGroups"] == [net["sg"]]
+    with pytest.raises(ClientError) as e:
+        sm.delete_domain(DomainId=domain, RetentionPolicy={"HomeEfsFileSystem": "Delete"})
+    assert code(e) == "ResourceInUse"
+    sm.delete_user_profile(DomainId=domain, UserProfileName="leaver")
+    sm.delete_domain(DomainId=domain, RetentionPolicy={"HomeEfsFileSystem": "Delete"})
+    with pytest.raises(ClientError) as e:
+        sm.describe_domain(DomainId=domain)
+    assert code(e) == "ResourceNotFound"
+    assert domain not in [d["DomainId"] for d in sm.list_domains()["Domains"]]
