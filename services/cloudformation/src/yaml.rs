@@ -32,6 +32,13 @@ impl std::fmt::Display for YamlError {
     }
 }
 
+/// The deepest nesting accepted (as serde_json's limit for JSON templates): evaluation walks
+/// templates recursively.
+const MAX_DEPTH: usize = 128;
+
+/// The most nodes a document may expand to, aliases included: an alias bomb stops here.
+const MAX_NODES: usize = 500_000;
+
 /// The short-form tags CloudFormation accepts, with the function each stands for.
 const SHORT_FORMS: &[(&str, &str)] = &[
     ("Ref", "Ref"),
@@ -62,6 +69,8 @@ enum Frame {
         tag: Option<Tag>,
         anchor: usize,
         span: Span,
+        /// `total` once the sequence itself was counted.
+        start: usize,
     },
     Map {
         obj: Map<String, Value>,
@@ -69,6 +78,8 @@ enum Frame {
         tag: Option<Tag>,
         anchor: usize,
         span: Span,
+        /// `total` once the mapping itself was counted.
+        start: usize,
     },
 }
 
@@ -84,7 +95,10 @@ fn err(span: &Span, message: impl Into<String>) -> YamlError {
 pub fn parse(text: &str) -> Result<Value, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    // Anchored values with the number of nodes each expands to.
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    // Nodes materialized so far, every alias counted at its full size.
+    let mut total = 0usize;
     let mut root: Option<Value> = None;
     let mut documents = 0usize;
     while let Some(next) = parser.next_event() {
@@ -93,7 +107,14 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
             column: e.marker().col() + 1,
             message: e.info().to_string(),
         })?;
-        let finished: Option<(Value, usize, Span)> = match event {
+        if total > MAX_NODES {
+            return Err(err(
+                &span,
+                format!("the document expands to more than {MAX_NODES} nodes"),
+            ));
+        }
+        // (value, anchor, span, nodes)
+        let finished: Option<(Value, usize, Span, usize)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => None,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -103,33 +124,56 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                 None
             }
             Event::Alias(id) => {
-                let v = anchors
+                let (v, size) = anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| err(&span, "alias to an unknown anchor"))?;
-                Some((v, 0, span))
+                if total + size > MAX_NODES {
+                    return Err(err(
+                        &span,
+                        format!("the document expands to more than {MAX_NODES} nodes"),
+                    ));
+                }
+                total += size;
+                Some((v.clone(), 0, span, *size))
             }
             Event::Scalar(text, style, anchor, tag) => {
+                total += 1;
                 let tag = tag.map(|t| t.into_owned());
                 let v = scalar(&text, style, tag.as_ref(), &span)?;
-                Some((v, anchor, span))
+                Some((v, anchor, span, 1))
             }
             Event::SequenceStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(err(
+                        &span,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                total += 1;
                 stack.push(Frame::Seq {
                     items: Vec::new(),
                     tag: tag.map(|t| t.into_owned()),
                     anchor,
                     span,
+                    start: total,
                 });
                 None
             }
             Event::MappingStart(anchor, tag) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(err(
+                        &span,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                total += 1;
                 stack.push(Frame::Map {
                     obj: Map::new(),
                     key: None,
                     tag: tag.map(|t| t.into_owned()),
                     anchor,
                     span,
+                    start: total,
                 });
                 None
             }
@@ -139,10 +183,12 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     tag,
                     anchor,
                     span,
+                    start,
                 }) => Some((
                     tagged(Value::Array(items), tag.as_ref(), &span)?,
                     anchor,
                     span,
+                    total + 1 - start,
                 )),
                 _ => return Err(err(&span, "unbalanced sequence")),
             },
@@ -153,6 +199,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     tag,
                     anchor,
                     span,
+                    start,
                 }) => {
                     if key.is_some() {
                         return Err(err(&span, "mapping key without a value"));
@@ -161,16 +208,17 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                         tagged(Value::Object(obj), tag.as_ref(), &span)?,
                         anchor,
                         span,
+                        total + 1 - start,
                     ))
                 }
                 _ => return Err(err(&span, "unbalanced mapping")),
             },
         };
-        let Some((value, anchor, span)) = finished else {
+        let Some((value, anchor, span, size)) = finished else {
             continue;
         };
         if anchor != 0 {
-            anchors.insert(anchor, value.clone());
+            anchors.insert(anchor, (value.clone(), size));
         }
         match stack.last_mut() {
             None => {
