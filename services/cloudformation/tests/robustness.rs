@@ -99,7 +99,7 @@ fn pathological_inputs_fail_cleanly() {
         let prev = format!("*l{}", i - 1);
         bomb.push_str(&format!(
             "  l{i}: &l{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     bomb.push_str("Resources:\n  A: {Type: AWS::S3::Bucket}\n");
