@@ -22,7 +22,10 @@ pub enum AccountCommand {
 
 pub fn run(cmd: AccountCommand) -> ExitCode {
     match cmd {
-        AccountCommand::Credentials { account_id, data_dir } => credentials(&account_id, &data_dir),
+        AccountCommand::Credentials {
+            account_id,
+            data_dir,
+        } => credentials(&account_id, &data_dir),
     }
 }
 

@@ -48,7 +48,11 @@ fn open(dir: &Path) -> Result<storage::Store, ExitCode> {
 pub fn run(cmd: AuditCommand) -> ExitCode {
     match cmd {
         AuditCommand::Verify { data_dir } => verify(&data_dir),
-        AuditCommand::Tail { data_dir, lines, follow } => tail(&data_dir, lines, follow),
+        AuditCommand::Tail {
+            data_dir,
+            lines,
+            follow,
+        } => tail(&data_dir, lines, follow),
         AuditCommand::Export { data_dir, from } => export(&data_dir, from),
     }
 }
