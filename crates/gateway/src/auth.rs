@@ -107,8 +107,14 @@ pub(crate) fn authenticate(
     };
     let auth = &parsed.auth;
     let d = dialect(protocol);
-    auth.precheck(now, Some(&gw.config.region), None)
-        .map_err(to_aws)?;
+    // Global services sign for us-east-1 whatever region the server serves; STS takes
+    // both its global and its regional endpoint.
+    let region = match parsed.service.as_str() {
+        "iam" | "organizations" => Some("us-east-1"),
+        "sts" => None,
+        _ => Some(gw.config.region.as_str()),
+    };
+    auth.precheck(now, region, None).map_err(to_aws)?;
     let credential = gw
         .identities
         .lookup(auth.access_key_id(), auth.security_token(), now)
