@@ -720,6 +720,24 @@ impl Run {
             self.stack.deleted = Some(now());
             self.stack.outputs.clear();
             self.stack.imports.clear();
+            // The stack's change sets go with it.
+            let stack_id = self.stack.stack_id.clone();
+            let _ = self
+                .cfn
+                .write(move |st, batch| {
+                    let ids: Vec<String> = st
+                        .change_sets
+                        .values()
+                        .filter(|c| c.stack_id == stack_id)
+                        .map(|c| c.id.clone())
+                        .collect();
+                    for id in ids {
+                        st.change_sets.remove(&id);
+                        batch.delete::<crate::state::ChangeSetRecord>(&id);
+                    }
+                    Ok(())
+                })
+                .await;
             self.status("DELETE_COMPLETE", None).await;
         } else {
             self.status(
