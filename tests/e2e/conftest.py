@@ -32,7 +32,8 @@ def free_port():
 class Server:
     """A running `perimeter serve`."""
 
-    def __init__(self, data_dir=None, extra_args=()):
+    def __init__(self, data_dir=None, extra_args=(), region=REGION):
+        self.region = region
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
         self.proc = None
@@ -41,7 +42,7 @@ class Server:
 
     def start(self, port=None):
         port = port or free_port()
-        args = [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--region", REGION, "--account-id", ACCOUNT]
+        args = [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--region", self.region, "--account-id", ACCOUNT]
         args += ["--data-dir", self.data_dir] if self.data_dir else ["--ephemeral"]
         args += self.extra_args
         env = dict(os.environ, PERIMETER_ROOT_ACCESS_KEY_ID=ROOT_KEY, PERIMETER_ROOT_SECRET_ACCESS_KEY=ROOT_SECRET)

@@ -123,3 +123,19 @@ def test_aws_endpoint_url_environment(server):
     py = "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"
     out = subprocess.run(["python3", "-c", py], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.strip() == "000000000000", out.stderr
+
+
+def test_global_services_sign_for_us_east_1_in_any_region():
+    import boto3
+    from conftest import Server
+    s = Server(region="eu-west-1").start()
+    try:
+        kw = dict(endpoint_url=s.endpoint, aws_access_key_id=ROOT_KEY, aws_secret_access_key=ROOT_SECRET)
+        assert boto3.client("iam", region_name="eu-west-1", **kw).get_user()["User"]["Arn"].endswith(":root")
+        assert boto3.client("sts", region_name="eu-west-1", **kw).get_caller_identity()["Account"]
+        key = boto3.client("kms", region_name="eu-west-1", **kw).create_key()["KeyMetadata"]
+        assert key["Arn"].startswith("arn:aws:kms:eu-west-1:")
+        # IAM signed for us-east-1, as AWS's global endpoint requires, is accepted too.
+        assert send(signed(s)).status_code == 200
+    finally:
+        s.stop()

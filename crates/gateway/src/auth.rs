@@ -107,14 +107,18 @@ pub(crate) fn authenticate(
     };
     let auth = &parsed.auth;
     let d = dialect(protocol);
-    // Global services sign for us-east-1 whatever region the server serves; STS takes
-    // both its global and its regional endpoint.
-    let region = match parsed.service.as_str() {
-        "iam" | "organizations" => Some("us-east-1"),
-        "sts" => None,
-        _ => Some(gw.config.region.as_str()),
-    };
-    auth.precheck(now, region, None).map_err(to_aws)?;
+    // Global services (IAM, Organizations) and STS's global endpoint sign for us-east-1;
+    // SDKs given a custom endpoint sign them for the configured region instead. Take both.
+    let global = matches!(parsed.service.as_str(), "iam" | "organizations" | "sts");
+    auth.precheck(now, Some(&gw.config.region), None)
+        .or_else(|e| {
+            if global {
+                auth.precheck(now, Some("us-east-1"), None)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(to_aws)?;
     let credential = gw
         .identities
         .lookup(auth.access_key_id(), auth.security_token(), now)
