@@ -27,10 +27,6 @@ use crate::state::{Bucket, Chunk, Headers, ObjectVersion, Sse, Tag, version_reco
 /// Bodies up to this size are decrypted before the response starts; larger ones stream.
 const SMALL_BODY: u64 = 256 * 1024;
 
-/// Bodies larger than this (or of unknown length) are sealed on a blocking thread while the
-/// connection is read.
-const PIPELINE_FROM: u64 = 1 << 20;
-
 /// Largest object a single PUT accepts (5 GiB).
 const MAX_PUT: u64 = 5 << 30;
 
@@ -125,60 +121,16 @@ pub async fn write_body(
     limit: u64,
 ) -> Result<BlobInfo, AwsError> {
     let mut writer = svc.store.blobs().create(key).map_err(error::internal)?;
-    let too_large = || {
-        AwsError::bad_request(
-            "EntityTooLarge",
-            "Your proposed upload exceeds the maximum allowed size",
-        )
-    };
-    if body.declared_length().is_some_and(|n| n <= PIPELINE_FROM) {
-        while let Some(chunk) = body.chunk().await {
-            let chunk = chunk?;
-            if writer.len() + chunk.len() as u64 > limit {
-                return Err(too_large());
-            }
-            hashers.update(&chunk);
-            writer.write_all(&chunk).map_err(error::internal)?;
+    while let Some(chunk) = body.chunk().await {
+        let chunk = chunk?;
+        if writer.len() + chunk.len() as u64 > limit {
+            return Err(AwsError::bad_request(
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+            ));
         }
-    } else {
-        // Large bodies: the connection is read (and digested) here while a blocking thread seals
-        // and writes what was read before, so the two overlap on two cores.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
-        let sealer =
-            tokio::task::spawn_blocking(move || -> Result<storage::BlobWriter, storage::Error> {
-                while let Some(chunk) = rx.blocking_recv() {
-                    writer.write_all(&chunk)?;
-                }
-                Ok(writer)
-            });
-        let mut len = 0u64;
-        let mut failure = None;
-        while let Some(chunk) = body.chunk().await {
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            };
-            len += chunk.len() as u64;
-            if len > limit {
-                failure = Some(too_large());
-                break;
-            }
-            hashers.update(&chunk);
-            if tx.send(chunk).await.is_err() {
-                break;
-            }
-        }
-        drop(tx);
-        writer = sealer
-            .await
-            .map_err(error::internal)?
-            .map_err(error::internal)?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
+        hashers.update(&chunk);
+        writer.write_all(&chunk).map_err(error::internal)?;
     }
     tokio::task::spawn_blocking(move || writer.finish())
         .await
