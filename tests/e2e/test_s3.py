@@ -605,6 +605,31 @@ def test_s3_kms_key_policy_denies_a_reader_s3_allows(server, s3):
     assert code(e) == "AccessDenied"
 
 
+def test_kms_via_service_limits_a_key_to_s3(server, s3):
+    name = unique("via")
+    s3.create_bucket(Bucket=name)
+    uname = unique("viauser")
+    key, secret = user(server, uname, S3_ALL)
+    user_arn = f"arn:aws:iam::{ACCOUNT}:user/{uname}"
+    kms = server.client("kms")
+    key_arn = kms.create_key(Policy=doc(
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": ROOT_ARN},
+         "Action": ["kms:Describe*", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"], "Resource": "*"},
+        {"Sid": "OnlyThroughS3", "Effect": "Allow", "Principal": {"AWS": user_arn},
+         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
+                       "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{name}/*"}}},
+    ), BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["Arn"]
+    c = server.client("s3", access_key=key, secret=secret)
+    c.put_object(Bucket=name, Key="k", Body=b"via s3", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    assert c.get_object(Bucket=name, Key="k")["Body"].read() == b"via s3"
+    direct = server.client("kms", access_key=key, secret=secret)
+    with pytest.raises(ClientError) as e:
+        direct.generate_data_key(KeyId=key_arn, KeySpec="AES_256",
+                                 EncryptionContext={"aws:s3:arn": f"arn:aws:s3:::{name}/k"})
+    assert code(e) == "AccessDeniedException"
+
+
 def totp(seed_b32, t=None, step=30):
     key = base64.b32decode(seed_b32 + "=" * (-len(seed_b32) % 8))
     counter = int((t or time.time()) // step)
