@@ -92,7 +92,10 @@ fn evaluation<M: Measurement + 'static>(c: &mut Criterion<M>, name: &str) {
         action: "s3:DeleteObject",
         ..req
     };
-    assert_eq!(policy::evaluate(&denied, &set).blocked_by(), [PolicyType::Resource]);
+    assert_eq!(
+        policy::evaluate(&denied, &set).blocked_by(),
+        [PolicyType::Resource]
+    );
     g.bench_function("evaluate/s3_deleteobject_denied_61_statements", |b| {
         b.iter(|| policy::evaluate(black_box(&denied), black_box(&set)))
     });
