@@ -199,6 +199,9 @@ def test_deploy_without_changes(env):
     )
     assert rc == 0, err
     assert "No changes to deploy" in (out if isinstance(out, str) else json.dumps(out)) + err
+    # aws-cli names change sets after the current second and leaves an empty one behind, as in
+    # AWS: a second deploy within the same second would collide with it.
+    time.sleep(1.1)
     rc, _, err = s.cli(
         "cloudformation", "deploy",
         "--template-file", os.path.join(TEMPLATES, "iam-roles.yaml"),
