@@ -71,6 +71,24 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
 
+    def admin(self):
+        """Access keys of an IAM user with AdministratorAccess (the root user may not assume roles)."""
+        if getattr(self, "_admin", None) is None:
+            iam = self.client("iam")
+            name = "perimeter-test-admin"
+            try:
+                iam.create_user(UserName=name)
+            except iam.exceptions.EntityAlreadyExistsException:
+                pass
+            iam.attach_user_policy(UserName=name, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+            k = iam.create_access_key(UserName=name)["AccessKey"]
+            self._admin = (k["AccessKeyId"], k["SecretAccessKey"])
+        return self._admin
+
+    def admin_client(self, service, **kw):
+        key, secret = self.admin()
+        return self.client(service, access_key=key, secret=secret, **kw)
+
     def client(self, service, access_key=ROOT_KEY, secret=ROOT_SECRET, token=None, endpoint=None, **config):
         return boto3.client(
             service,

@@ -371,7 +371,7 @@ def test_restart_keeps_everything(durable_server):
     seed = device["Base32StringSeed"]
     iam.enable_mfa_device(UserName=user, SerialNumber=device["SerialNumber"],
                           AuthenticationCode1=totp(seed, -1), AuthenticationCode2=totp(seed, 0))
-    creds = s.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="kept")["Credentials"]
+    creds = s.admin_client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="kept")["Credentials"]
 
     s.stop()
     s.start()

@@ -33,7 +33,7 @@ def role(server, name, identity_policy=None):
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     if identity_policy is not None:
         iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(identity_policy))
-    creds = server.client("sts").assume_role(RoleArn=arn, RoleSessionName="session")["Credentials"]
+    creds = server.admin_client("sts").assume_role(RoleArn=arn, RoleSessionName="session")["Credentials"]
     kms = server.client(
         "kms",
         access_key=creds["AccessKeyId"],

@@ -23,7 +23,7 @@ def denied(err, *fragments):
 def perimeter(server, tmp_path_factory):
     ec2 = server.client("ec2")
     iam = server.client("iam")
-    sts = server.client("sts")
+    sts = server.admin_client("sts")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24", AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]

@@ -48,7 +48,7 @@ class Env:
         self.ec2 = server.client("ec2")
         self.kms = server.client("kms")
         self.sm = server.client("sagemaker")
-        self.sts = server.client("sts")
+        self.sts = server.admin_client("sts")
         self.count = 0
 
     def unique(self, prefix):

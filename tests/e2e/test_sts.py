@@ -291,7 +291,7 @@ def test_sessions_survive_a_restart(durable_server):
     role = unique("Durable")
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust())
     iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
-    creds = s.client("sts").assume_role(RoleArn=role_arn(role), RoleSessionName="before")["Credentials"]
+    creds = s.admin_client("sts").assume_role(RoleArn=role_arn(role), RoleSessionName="before")["Credentials"]
     s.stop()
     s.start()
     assert session_client(s, "iam", creds).get_role(RoleName=role)["Role"]["RoleName"] == role
@@ -319,3 +319,12 @@ def test_get_session_token_needs_no_permission_but_honours_a_deny(server):
     code, message, status = error(e)
     assert (code, status) == ("AccessDenied", 403)
     assert "with an explicit deny in an identity-based policy" in message
+
+
+def test_the_root_user_may_not_assume_roles(server, iam):
+    role = unique("rootless")
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust())
+    with pytest.raises(ClientError) as e:
+        server.client("sts").assume_role(RoleArn=role_arn(role), RoleSessionName="root")
+    code, message, status = error(e)
+    assert (code, message, status) == ("AccessDenied", "Roles may not be assumed by root accounts.", 403)

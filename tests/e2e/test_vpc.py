@@ -365,7 +365,7 @@ def test_endpoint_policy_per_principal_and_reset(server):
     """S4's shape on the IAM endpoint: deny everything to every principal but MLOps."""
     ec2 = server.client("ec2")
     iam = server.client("iam")
-    sts = server.client("sts")
+    sts = server.admin_client("sts")
     vpc, subnets = make_vpc(ec2, cidr="10.90.0.0/16")
     sg = endpoint_sg(ec2, vpc)
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})
@@ -569,7 +569,7 @@ def test_s4_ssm_endpoint_policy_per_principal(server):
     """S4 (002 step 8): on the SSM endpoint, deny ssm:* to everyone but the MLOps role."""
     ec2 = server.client("ec2")
     iam = server.client("iam")
-    sts = server.client("sts")
+    sts = server.admin_client("sts")
     vpc, subnets = make_vpc(ec2, cidr="10.130.0.0/16")
     sg = endpoint_sg(ec2, vpc)
     param = "/" + name("workshop") + "/bucket"

@@ -362,6 +362,10 @@ impl AssumeRole {
     }
 
     fn checks(&self, svc: &Iam, call: &Call) -> Result<Authorization, AwsError> {
+        if call.caller.kind == IdentityType::Root {
+            // AWS refuses this before evaluating any policy.
+            return Err(access_denied("Roles may not be assumed by root accounts."));
+        }
         check_sts_name(&self.role_session_name, "roleSessionName", 2, 64)?;
         if let Some(si) = &self.source_identity {
             check_sts_name(si, "sourceIdentity", 2, 64)?;
