@@ -222,14 +222,25 @@ pub fn new_request_id() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let a = splitmix(seed ^ n);
     let b = splitmix(a ^ n.rotate_left(17));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        0x8000 | ((b >> 48) & 0x3fff),
-        b & 0xffff_ffff_ffff
-    )
+    // Version 4 and variant bits, as a random UUID has them.
+    let a = (a & !0xf000) | 0x4000;
+    let b = (b & !(0xc000 << 48)) | (0x8000 << 48);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 36];
+    let mut i = 0;
+    let nibbles = (0..16)
+        .rev()
+        .map(|k| (a >> (k * 4)) & 0xf)
+        .chain((0..16).rev().map(|k| (b >> (k * 4)) & 0xf));
+    for nibble in nibbles {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            out[i] = b'-';
+            i += 1;
+        }
+        out[i] = HEX[nibble as usize];
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn splitmix(mut z: u64) -> u64 {
@@ -237,4 +248,24 @@ fn splitmix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::new_request_id;
+
+    #[test]
+    fn request_ids_look_like_uuids_and_differ() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            vec![8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('4'));
+        assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+        assert!(a.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
+    }
 }

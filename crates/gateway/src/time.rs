@@ -35,6 +35,25 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// Formats epoch seconds as `2024-01-31T12:00:00Z`, or with `.123Z` when `millis`.
 pub fn iso8601(epoch: f64, millis: bool) -> String {
+    // Every request formats "now" at least twice; the text changes once a second.
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let whole = epoch.fract() == 0.0 && epoch.abs() < 1e15;
+    if !millis && whole {
+        let secs = epoch as i64;
+        return LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if last.0 != secs {
+                *last = (secs, format_iso8601(epoch, false));
+            }
+            last.1.clone()
+        });
+    }
+    format_iso8601(epoch, millis)
+}
+
+fn format_iso8601(epoch: f64, millis: bool) -> String {
     let total_ms = (epoch * 1000.0).round() as i64;
     let secs = total_ms.div_euclid(1000);
     let ms = total_ms.rem_euclid(1000);
