@@ -14,6 +14,8 @@
 mod api;
 pub mod crypto;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keypolicy;
 mod ops_aliases;
 mod ops_crypto;

@@ -13,6 +13,8 @@ mod access;
 mod body;
 mod checksum;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod http_semantics;
 mod input;
 mod kms_client;
