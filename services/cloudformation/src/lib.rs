@@ -23,6 +23,8 @@
 #![forbid(unsafe_code)]
 
 mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod intrinsic;
 mod ops;

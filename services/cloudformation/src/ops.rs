@@ -836,7 +836,7 @@ pub fn stack_json(s: &StackRecord) -> Value {
     v
 }
 
-fn page<T: Clone>(
+pub(crate) fn page<T: Clone>(
     items: &[T],
     token: Option<&str>,
     size: usize,
@@ -847,7 +847,8 @@ fn page<T: Clone>(
             .parse::<usize>()
             .map_err(|_| validation(format!("Invalid NextToken `{t}`")))?,
     };
-    let end = (start + size).min(items.len());
+    // A token past the end (or near `usize::MAX`) is an empty last page, not an overflow.
+    let end = start.saturating_add(size).min(items.len());
     let slice = items
         .get(start..end)
         .map(|s| s.to_vec())
