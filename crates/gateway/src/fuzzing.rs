@@ -238,3 +238,13 @@ pub fn with_env<T: 'static>(
         }
     });
 }
+
+impl Harness {
+    /// The whole body of a response.
+    pub fn body(&self, response: http::Response<crate::body::Body>) -> bytes::Bytes {
+        use http_body_util::BodyExt;
+        self.block_on(response.into_body().collect())
+            .map(|c| c.to_bytes())
+            .unwrap_or_default()
+    }
+}

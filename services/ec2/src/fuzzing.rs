@@ -33,3 +33,16 @@ pub fn filters(data: &[u8]) {
         assert!(c.contains_ip(c.addr));
     }
 }
+
+/// EC2 over `store` with the CloudWatch Logs it delivers flow logs to, and the service
+/// definitions of both: for other crates' fuzzing environments that need EC2 (VPCs, subnets,
+/// endpoints) without depending on Logs themselves.
+pub fn open(
+    store: &storage::Store,
+    config: &gateway::Config,
+) -> Result<(std::sync::Arc<crate::Ec2>, Vec<gateway::ServiceDef>), storage::Error> {
+    let logs = logs::Logs::open(store, config)?;
+    let ec2 = crate::Ec2::open(store, config, logs.clone())?;
+    let defs = vec![ec2.service_def(), logs.service_def()];
+    Ok((ec2, defs))
+}

@@ -25,6 +25,8 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod home;
 pub mod keys;
 mod kinds;
