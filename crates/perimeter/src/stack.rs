@@ -36,6 +36,7 @@ impl Stack {
         let organizations = organizations::Organizations::open(store, config, iam.clone())?;
         let logs = logs::Logs::open(store, config)?;
         let ec2 = ec2::Ec2::open(store, config, logs.clone())?;
+        s3.set_vpc_directory(ec2.clone());
         let sagemaker =
             sagemaker::SageMaker::open(store, config, iam.clone(), kms.clone(), ec2.clone())?;
         let cloudformation = cloudformation::CloudFormation::open(
@@ -75,6 +76,7 @@ impl Stack {
         builder = builder.service(self.kms.service_def());
         builder = builder.service(self.ssm.service_def());
         builder = builder.service(self.s3.service_def());
+        builder = builder.service(self.s3.control_service_def());
         builder = builder.service(self.organizations.service_def());
         builder = builder.service(self.logs.service_def());
         builder = builder.service(self.ec2.service_def());
@@ -88,6 +90,7 @@ impl Stack {
     /// Starts what runs beside the listeners (endpoints restored, background work).
     pub async fn start(&self, gateway: &gateway::Gateway) -> Result<(), String> {
         self.ec2.restore_endpoints(gateway).await;
+        self.ec2.deliver_to_s3(gateway.clone(), self.s3.clone());
         self.sagemaker.install(gateway);
         Ok(())
     }

@@ -7,7 +7,8 @@
 //! `CreateFlowLogs` authorizes the caller's `iam:PassRole` of `DeliverLogsPermissionArn` (with
 //! `iam:PassedToService = vpc-flow-logs.amazonaws.com`), and each record is then appended
 //! through [`logs::Logs::deliver`], which creates the group and stream when missing. Delivery
-//! to Amazon S3 is accepted but not performed yet (`DeliverLogsStatus` says so).
+//! to an Amazon S3 bucket batches records into gzip objects written as the log-delivery service
+//! principal ([`crate::flowlog_s3`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -151,6 +152,7 @@ pub(crate) fn render(format: &str, r: &FlowRecord<'_>) -> String {
 impl Ec2 {
     /// Writes the flow-log records of one connection through endpoint `endpoint`.
     pub(crate) fn record_flow(&self, account: &str, endpoint: &str, flow: &Flow) {
+        let mut to_s3: Vec<(String, String, String, String)> = Vec::new();
         let deliveries: Vec<(String, String, String, i64)> = {
             let Ok(st) = self.state.read() else { return };
             let a = st.acct(account);
@@ -177,14 +179,24 @@ impl Ec2 {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
-            a.flow_logs
-                .values()
-                .filter(|f| {
-                    f.resource_id == eni.id
-                        || f.resource_id == eni.subnet_id
-                        || f.resource_id == e.vpc_id
-                })
-                .filter(|f| f.captures(flow.accepted) && f.destination_type == "cloud-watch-logs")
+            let covering = a.flow_logs.values().filter(|f| {
+                (f.resource_id == eni.id
+                    || f.resource_id == eni.subnet_id
+                    || f.resource_id == e.vpc_id)
+                    && f.captures(flow.accepted)
+            });
+            for f in covering.clone().filter(|f| f.destination_type == "s3") {
+                if let Some(dest) = &f.destination {
+                    to_s3.push((
+                        f.id.clone(),
+                        dest.clone(),
+                        f.format.clone(),
+                        render(&f.format, &record),
+                    ));
+                }
+            }
+            covering
+                .filter(|f| f.destination_type == "cloud-watch-logs")
                 .filter_map(|f| {
                     let group = f.log_group.clone()?;
                     let stream = format!("{}-{}", eni.id, f.traffic_type.to_ascii_lowercase());
@@ -192,6 +204,9 @@ impl Ec2 {
                 })
                 .collect()
         };
+        for (id, dest, format, line) in to_s3 {
+            self.queue_s3(&id, account, &dest, &format, line);
+        }
         for (group, stream, line, at) in deliveries {
             if let Err(e) = self.logs().deliver(account, &group, &stream, &[(at, line)]) {
                 tracing::warn!(error = %e, group, "flow log delivery failed");
@@ -399,6 +414,7 @@ impl CreateFlowLogs {
                     max_interval: interval,
                     created,
                     tags: tags.clone(),
+                    deliver_error: None,
                 };
                 batch.put(&fl);
                 ids.push(fl.id.clone());

@@ -1,6 +1,6 @@
 //! EC2 VPC (the EC2 query dialect): VPCs, subnets, security groups, route tables, internet and
 //! NAT gateways, network ACLs, tags and filters, VPC endpoints that are real listeners, and
-//! flow logs delivered to CloudWatch Logs.
+//! flow logs delivered to CloudWatch Logs or to an S3 bucket.
 //!
 //! State lives in memory, per account, behind one lock, and is written through to the store
 //! (one table per resource type, keyed `ACCOUNT/ID`): a handler changes memory and queues its
@@ -24,6 +24,7 @@ pub mod cidr;
 mod endpoint;
 pub mod filter;
 mod flowlog;
+mod flowlog_s3;
 pub mod fuzzing;
 mod gateways;
 mod guard;
@@ -37,7 +38,7 @@ mod tags;
 mod vpc;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::UNIX_EPOCH;
 
 use gateway::{AwsError, Call, Check, ServiceDef};
@@ -46,6 +47,7 @@ use storage::Batch;
 
 pub use endpoint::*;
 pub use flowlog::*;
+pub use flowlog_s3::{DELIVERY_PRINCIPAL, FLUSH_INTERVAL};
 pub use gateways::*;
 pub use lookup::EndpointView;
 pub use network_acl::*;
@@ -137,6 +139,10 @@ pub struct Ec2 {
     pub(crate) state: RwLock<State>,
     /// The listening endpoints, by id.
     pub(crate) live: Mutex<HashMap<String, Arc<gateway::VpcEndpoint>>>,
+    /// Where flow logs to S3 are written, once [`Ec2::deliver_to_s3`] has run.
+    pub(crate) s3_sink: OnceLock<flowlog_s3::S3Sink>,
+    /// Flow-log records waiting to be written to S3.
+    pub(crate) s3_buffers: Arc<flowlog_s3::Buffers>,
 }
 
 impl Ec2 {
@@ -191,6 +197,8 @@ impl Ec2 {
             logs,
             state: RwLock::new(st),
             live: Mutex::new(HashMap::new()),
+            s3_sink: OnceLock::new(),
+            s3_buffers: Arc::default(),
         }))
     }
 

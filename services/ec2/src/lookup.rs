@@ -73,3 +73,10 @@ impl Ec2 {
         .unwrap_or_default()
     }
 }
+
+/// S3 validates an access point's `VpcConfiguration` against the VPCs here.
+impl s3::VpcDirectory for Ec2 {
+    fn vpc_exists(&self, account: &str, vpc_id: &str) -> bool {
+        Ec2::vpc_exists(self, account, vpc_id)
+    }
+}

@@ -1034,6 +1034,10 @@ pub struct FlowLog {
     pub created: f64,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Why the last delivery failed (`DeliverLogsErrorMessage`); `None` while deliveries
+    /// succeed. Not stored: a restart starts over.
+    #[serde(skip)]
+    pub deliver_error: Option<String>,
 }
 record!(FlowLog, "ec2.flow_log");
 
@@ -1047,11 +1051,19 @@ impl FlowLog {
         }
     }
 
+    /// `SUCCESS`, or `FAILED` when the last delivery failed.
+    pub fn deliver_status(&self) -> &'static str {
+        if self.deliver_error.is_some() {
+            "FAILED"
+        } else {
+            "SUCCESS"
+        }
+    }
+
     pub fn to_json(&self) -> Value {
-        let delivered = self.destination_type == "cloud-watch-logs";
         let mut out = json!({
             "CreationTime": self.created,
-            "DeliverLogsStatus": if delivered { "SUCCESS" } else { "FAILED" },
+            "DeliverLogsStatus": self.deliver_status(),
             "FlowLogId": self.id,
             "FlowLogStatus": "ACTIVE",
             "ResourceId": self.resource_id,
@@ -1061,10 +1073,7 @@ impl FlowLog {
             "Tags": tags_json(&self.tags),
             "MaxAggregationInterval": self.max_interval,
         });
-        if !delivered {
-            out["DeliverLogsErrorMessage"] =
-                json!("Delivery to Amazon S3 is not available on this server yet");
-        }
+        opt(&mut out, "DeliverLogsErrorMessage", &self.deliver_error);
         opt(&mut out, "LogGroupName", &self.log_group);
         opt(&mut out, "LogDestination", &self.destination);
         opt(&mut out, "DeliverLogsPermissionArn", &self.role);
@@ -1083,14 +1092,7 @@ impl Filterable for FlowLog {
     ];
     fn field(&self, name: &str) -> Vec<String> {
         match name {
-            "deliver-log-status" => vec![
-                if self.destination_type == "cloud-watch-logs" {
-                    "SUCCESS"
-                } else {
-                    "FAILED"
-                }
-                .into(),
-            ],
+            "deliver-log-status" => vec![self.deliver_status().into()],
             "log-destination-type" => vec![self.destination_type.clone()],
             "flow-log-id" => vec![self.id.clone()],
             "log-group-name" => self.log_group.iter().cloned().collect(),

@@ -1,6 +1,7 @@
 //! Amazon S3: buckets, objects, versions, multipart uploads, bucket policies, Block Public
 //! Access, SSE-S3 and SSE-KMS, over the REST-XML protocol (path-style and
-//! virtual-hosted-style).
+//! virtual-hosted-style); access points, managed through S3 Control ([`control`]) and
+//! addressed by ARN or alias ([`access_point`]).
 //!
 //! Each operation is one type here, declaring what S3 authorizes for it (`access`) and doing
 //! the work (`ops`). Object bodies stream through the encrypted blob store (`storage::blob`),
@@ -10,8 +11,10 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod access_point;
 mod body;
 mod checksum;
+pub mod control;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -25,14 +28,16 @@ mod router;
 mod sse;
 mod state;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use gateway::{Authorization, AwsError, Call, Operation, ServiceDef};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use access::{AccessPointFacts, through_access_point};
+pub use control::VpcDirectory;
 pub use input::Input;
+pub use ops::object::DeliverObject;
 pub use public::is_public as is_public_policy;
 pub use sse::{DataKey, GeneratedKey, KeyFuture, KeyService, NoKms};
 
@@ -45,6 +50,10 @@ pub struct S3 {
     /// Open blobs of recently read versions, with the fingerprint of the data key they were
     /// opened with: a hit needs the same key, so it authorizes nothing a fresh open would not.
     readers: Mutex<std::collections::HashMap<storage::BlobId, ([u8; 32], storage::BlobReader)>>,
+    /// Access points (their own lock: the router reads them to address a request).
+    access_points: Arc<RwLock<access_point::Directory>>,
+    /// Where `VpcConfiguration`s are validated (EC2, wired at startup).
+    vpcs: OnceLock<Arc<dyn VpcDirectory>>,
 }
 
 /// Open blobs kept for reads.
@@ -68,6 +77,7 @@ impl S3 {
         keys: Arc<dyn KeyService>,
     ) -> Result<Arc<S3>, storage::Error> {
         let state = state::State::load(store)?;
+        let access_points = access_point::Directory::load(store)?;
         if !store.is_read_only() {
             let live = state.live_blobs();
             let removed = store.blobs().sweep(|id| live.contains(id))?;
@@ -81,6 +91,8 @@ impl S3 {
             state: Mutex::new(state),
             keys: sse::Keys::new(store.keyring().clone(), keys),
             readers: Mutex::new(std::collections::HashMap::new()),
+            access_points: Arc::new(RwLock::new(access_points)),
+            vpcs: OnceLock::new(),
         }))
     }
 
@@ -91,8 +103,44 @@ impl S3 {
             // The embedded model is part of the build; failing to parse it is a build defect.
             Err(e) => panic!("embedded S3 model: {e}"),
         };
-        let router = Arc::new(router::S3Router::new(def.model.clone()));
+        let router = Arc::new(
+            router::S3Router::new(def.model.clone()).with_access_points(self.access_points.clone()),
+        );
         register(def.rest_router(router), self)
+    }
+
+    /// S3 Control (`s3control`): access points.
+    pub fn control_service_def(self: &Arc<Self>) -> ServiceDef {
+        let def = match ServiceDef::new("s3control", CONTROL_MODEL) {
+            Ok(d) => d,
+            // The embedded model is part of the build; failing to parse it is a build defect.
+            Err(e) => panic!("embedded S3 Control model: {e}"),
+        };
+        let router = Arc::new(control::ControlRouter::new(def.model.clone()));
+        register_control(def.rest_router(router), self)
+    }
+
+    /// Where `CreateAccessPoint` checks that a `VpcConfiguration` names an existing VPC. Until
+    /// it is set, VPC access points cannot be created.
+    pub fn set_vpc_directory(&self, vpcs: Arc<dyn VpcDirectory>) {
+        let _ = self.vpcs.set(vpcs);
+    }
+
+    /// The region served.
+    pub(crate) fn region(&self) -> &str {
+        &self.config.region
+    }
+
+    /// The access points, for reading.
+    pub(crate) fn access_points(&self) -> RwLockReadGuard<'_, access_point::Directory> {
+        self.access_points.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The access points, for changing.
+    pub(crate) fn access_points_mut(&self) -> RwLockWriteGuard<'_, access_point::Directory> {
+        self.access_points
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, state::State> {
@@ -141,6 +189,7 @@ impl S3 {
 }
 
 const MODEL: &str = include_str!("../s3.json");
+const CONTROL_MODEL: &str = include_str!("../s3control.json");
 
 macro_rules! operations {
     ($($name:ident => $module:ident :: $auth:ident, $handle:ident;)*) => {
@@ -156,7 +205,9 @@ macro_rules! operations {
                 const NAME: &'static str = stringify!($name);
 
                 fn authorize(&self, svc: &S3, call: &Call) -> Result<Authorization, AwsError> {
-                    ops::$module::$auth(svc, call, &self.0)
+                    let auth = ops::$module::$auth(svc, call, &self.0)?;
+                    // Through an access point, each check becomes two: access point and bucket.
+                    access_point::authorize(&svc.access_points(), call, &self.0, Self::NAME, auth)
                 }
 
                 fn handle(
@@ -219,4 +270,48 @@ operations! {
     AbortMultipartUpload => multipart::auth_abort, abort;
     ListMultipartUploads => multipart::auth_list_uploads, list_uploads;
     ListParts => multipart::auth_list_parts, list_parts;
+}
+
+macro_rules! control_operations {
+    ($($name:ident => $auth:ident, $handle:ident;)*) => {
+        $(
+            #[doc = concat!("The S3 Control `", stringify!($name), "` operation.")]
+            #[derive(Debug, Serialize, Deserialize)]
+            #[serde(transparent)]
+            pub struct $name(pub Input);
+
+            impl Operation for $name {
+                type Service = S3;
+                type Output = Value;
+                const NAME: &'static str = stringify!($name);
+
+                fn authorize(&self, svc: &S3, call: &Call) -> Result<Authorization, AwsError> {
+                    control::$auth(svc, call, &self.0)
+                }
+
+                fn handle(
+                    self,
+                    svc: Arc<S3>,
+                    call: Call,
+                ) -> impl std::future::Future<Output = Result<Value, AwsError>> + Send {
+                    control::$handle(svc, call, self.0)
+                }
+            }
+        )*
+
+        fn register_control(def: ServiceDef, svc: &Arc<S3>) -> ServiceDef {
+            def$(.operation::<$name>(svc))*
+        }
+    };
+}
+
+control_operations! {
+    CreateAccessPoint => auth_create, create;
+    GetAccessPoint => auth_get, get;
+    ListAccessPoints => auth_list, list;
+    DeleteAccessPoint => auth_delete, delete;
+    PutAccessPointPolicy => auth_put_policy, put_policy;
+    GetAccessPointPolicy => auth_get_policy, get_policy;
+    DeleteAccessPointPolicy => auth_delete_policy, delete_policy;
+    GetAccessPointPolicyStatus => auth_policy_status, policy_status;
 }

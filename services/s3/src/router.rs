@@ -4,9 +4,10 @@
 //! `locationName`.
 //!
 //! Addressing: path-style (`/bucket/key`) and virtual-hosted-style (`bucket.localhost`,
-//! `bucket.s3.amazonaws.com`, `bucket.s3.<region>.amazonaws.com`, `bucket.s3.localhost`).
+//! `bucket.s3.amazonaws.com`, `bucket.s3.<region>.amazonaws.com`, `bucket.s3.localhost`);
+//! access points by ARN host (`NAME-ACCOUNT.HOST`) or alias ([`crate::access_point::address`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -29,6 +30,8 @@ pub const FACTS: &str = "additionalEventData";
 /// S3's router over its embedded model.
 pub struct S3Router {
     model: Arc<Model>,
+    /// The access points requests may address; none without them.
+    access_points: Option<Arc<RwLock<crate::access_point::Directory>>>,
 }
 
 /// Where a request addresses: the bucket and key, if any.
@@ -320,7 +323,32 @@ fn facts(head: &RequestHead<'_>) -> Value {
 impl S3Router {
     /// A router over `model`.
     pub fn new(model: Arc<Model>) -> S3Router {
-        S3Router { model }
+        S3Router {
+            model,
+            access_points: None,
+        }
+    }
+
+    /// Routes requests addressed to the access points of `dir` too.
+    pub fn with_access_points(
+        mut self,
+        dir: Arc<RwLock<crate::access_point::Directory>>,
+    ) -> S3Router {
+        self.access_points = Some(dir);
+        self
+    }
+
+    /// The bucket and key a request addresses, and the access point it came through.
+    fn address(&self, head: &RequestHead<'_>) -> Result<(Target, Option<String>), AwsError> {
+        let plain = target(head.host, head.path);
+        let Some(dir) = &self.access_points else {
+            return plain.map(|t| (t, None));
+        };
+        let dir = dir.read().unwrap_or_else(|p| p.into_inner());
+        match crate::access_point::address(&dir, head.host, head.path, plain.clone())? {
+            Some((t, arn)) => Ok((t, Some(arn))),
+            None => plain.map(|t| (t, None)),
+        }
     }
 
     fn input_shape(&self, op: &str) -> Option<&Shape> {
@@ -433,7 +461,7 @@ fn typed(kind: &str, text: &str, wire: &str) -> Result<Value, AwsError> {
 
 impl RestRouter for S3Router {
     fn route(&self, head: &RequestHead<'_>) -> Result<Routed, AwsError> {
-        let target = target(head.host, head.path)?;
+        let (target, access_point) = self.address(head)?;
         let has = |name: &str| head.query.iter().any(|(k, _)| k == name);
         let header = |name: &str| head.headers.contains_key(name);
         let op = operation(head.method, &target, &has, &header)?;
@@ -443,7 +471,10 @@ impl RestRouter for S3Router {
         {
             return Err(error::no_such_bucket(b));
         }
-        let input = self.decode_head(op, head, &target)?;
+        let mut input = self.decode_head(op, head, &target)?;
+        if let (Some(arn), Value::Object(m)) = (access_point, &mut input) {
+            m.insert(crate::access_point::ACCESS_POINT.into(), Value::String(arn));
+        }
         Ok(Routed {
             operation: op,
             input,

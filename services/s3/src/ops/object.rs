@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
 use gateway::{Authorization, AwsError, Call, Check};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
@@ -132,6 +133,22 @@ pub async fn write_body(
         hashers.update(&chunk);
         writer.write_all(&chunk).map_err(error::internal)?;
     }
+    tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(error::internal)?
+        .map_err(error::internal)
+}
+
+/// Writes a whole body into a new blob under `key`, computing the digests.
+async fn write_whole(
+    svc: &S3,
+    bytes: Bytes,
+    key: &DataKey,
+    hashers: &mut Hashers,
+) -> Result<BlobInfo, AwsError> {
+    let mut writer = svc.store.blobs().create(key).map_err(error::internal)?;
+    hashers.update(&bytes);
+    writer.write_all(&bytes).map_err(error::internal)?;
     tokio::task::spawn_blocking(move || writer.finish())
         .await
         .map_err(error::internal)?
@@ -288,7 +305,7 @@ pub async fn drain(body: &mut gateway::RequestBody) {
 fn put_choice(
     svc: &S3,
     input: &Input,
-    body: &gateway::RequestBody,
+    declared_length: Option<u64>,
 ) -> Result<(Vec<Tag>, sse::Choice), AwsError> {
     if input.key().len() > 1024 {
         return Err(AwsError::bad_request(
@@ -301,7 +318,7 @@ fn put_choice(
         None => Vec::new(),
     };
     validate_tags(&tags, 10)?;
-    if body.declared_length().is_some_and(|n| n > MAX_PUT) {
+    if declared_length.is_some_and(|n| n > MAX_PUT) {
         return Err(AwsError::bad_request(
             "EntityTooLarge",
             "Your proposed upload exceeds the maximum allowed size",
@@ -328,20 +345,30 @@ pub async fn put_object(svc: Arc<S3>, call: Call, input: Input) -> Result<Value,
     let mut body = call
         .take_body()
         .ok_or_else(|| error::invalid_request("the request has no body"))?;
-    let result = put_object_body(&svc, &call, &input, &mut body).await;
+    let result = put_object_body(&svc, &call, &input, Source::Stream(&mut body)).await;
     if result.is_err() {
         drain(&mut body).await;
     }
     result
 }
 
+/// Where a PUT's body comes from: the request, or a service writing a whole object.
+enum Source<'a> {
+    Stream(&'a mut gateway::RequestBody),
+    Whole(Bytes),
+}
+
 async fn put_object_body(
     svc: &Arc<S3>,
     call: &Call,
     input: &Input,
-    body: &mut gateway::RequestBody,
+    body: Source<'_>,
 ) -> Result<Value, AwsError> {
-    let (tags, choice) = put_choice(svc, input, body)?;
+    let declared = match &body {
+        Source::Stream(b) => b.declared_length(),
+        Source::Whole(b) => Some(b.len() as u64),
+    };
+    let (tags, choice) = put_choice(svc, input, declared)?;
     let bucket = input.bucket().to_string();
     let key = input.key().to_string();
     let md5 = checksum::content_md5(&input.0)?;
@@ -349,7 +376,10 @@ async fn put_object_body(
     let arn = object_arn(&bucket, &key);
     let (data_key, sse) = svc.keys.generate(call, &choice, &bucket, &arn).await?;
     let mut hashers = Hashers::new(wants_md5(&sse, md5), declared.algorithm);
-    let info = write_body(svc, body, &data_key, &mut hashers, MAX_PUT).await?;
+    let info = match body {
+        Source::Stream(body) => write_body(svc, body, &data_key, &mut hashers, MAX_PUT).await?,
+        Source::Whole(bytes) => write_whole(svc, bytes, &data_key, &mut hashers).await?,
+    };
     let digests = hashers.finish();
     if let Err(e) = checksum::check(&digests, md5, &declared) {
         let _ = svc.delete_blob(info.id);
@@ -389,6 +419,73 @@ async fn put_object_body(
     }
     out.insert("Size".into(), v.size.into());
     Ok(Value::Object(out))
+}
+
+// ---- DeliverObject
+
+/// An object an AWS service writes on its own account's behalf (log delivery): authorized as
+/// the `s3:PutObject` of a request from that service principal — the bucket policy must allow
+/// it — with `aws:SourceAccount` and `aws:SourceArn` supplied and
+/// `x-amz-acl: bucket-owner-full-control`, as AWS's log delivery sends. Run it with
+/// `Call::invoke_as_service`; it appears in the audit trail as `PutObject`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DeliverObject {
+    /// The bucket.
+    #[serde(rename = "bucketName")]
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// The object's `Content-Type`.
+    #[serde(
+        rename = "Content-Type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub content_type: Option<String>,
+    /// The account of the resource the delivery is for (`aws:SourceAccount`).
+    #[serde(skip)]
+    pub source_account: String,
+    /// The resource the delivery is for (`aws:SourceArn`).
+    #[serde(skip)]
+    pub source_arn: String,
+    /// The body.
+    #[serde(skip)]
+    pub body: Bytes,
+}
+
+impl DeliverObject {
+    fn input(&self) -> Input {
+        let mut m = Map::new();
+        m.insert("Bucket".into(), self.bucket.clone().into());
+        m.insert("Key".into(), self.key.clone().into());
+        m.insert("ACL".into(), "bucket-owner-full-control".into());
+        if let Some(ct) = &self.content_type {
+            m.insert("ContentType".into(), ct.clone().into());
+        }
+        Input(m)
+    }
+}
+
+impl gateway::Operation for DeliverObject {
+    type Service = S3;
+    type Output = Value;
+    const NAME: &'static str = "PutObject";
+
+    fn authorize(&self, svc: &S3, call: &Call) -> Result<Authorization, AwsError> {
+        let mut auth = auth_put_object(svc, call, &self.input())?;
+        for c in &mut auth.checks {
+            let with = std::mem::replace(c, Check::new("", ""))
+                .with("aws:SourceAccount", self.source_account.clone())
+                .with("aws:SourceArn", self.source_arn.clone());
+            *c = with;
+        }
+        Ok(auth)
+    }
+
+    async fn handle(self, svc: Arc<S3>, call: Call) -> Result<Value, AwsError> {
+        let input = self.input();
+        put_object_body(&svc, &call, &input, Source::Whole(self.body)).await
+    }
 }
 
 // ---- GetObject / HeadObject
