@@ -248,3 +248,30 @@ impl Harness {
             .unwrap_or_default()
     }
 }
+
+/// Replays every file of the saved corpus `dir` through `f`, in name order: the test that keeps a
+/// fuzz target's findings fixed. A panic names the file.
+pub fn replay(dir: &std::path::Path, f: impl Fn(&[u8]) + std::panic::RefUnwindSafe) {
+    let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "empty corpus {}", dir.display());
+    for path in paths {
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let result = std::panic::catch_unwind(|| f(&data));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
+
+/// A pagination input: byte 0 chooses the page size (1 to 50), the rest is the token as text.
+pub fn page_input(data: &[u8]) -> (i64, String) {
+    match data.split_first() {
+        Some((&b, rest)) => (
+            i64::from(b % 50) + 1,
+            String::from_utf8_lossy(rest).into_owned(),
+        ),
+        None => (1, String::new()),
+    }
+}

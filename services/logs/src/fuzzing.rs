@@ -1,5 +1,7 @@
-//! The entry point shared by the fuzz target `logs_filter_pattern` (under `fuzz/`) and the test
-//! that replays its saved corpus. Input never panics; only a broken invariant does.
+//! The entry points shared by the fuzz targets `logs_filter_pattern` and `next_tokens` (under
+//! `fuzz/`) and the tests that replay their saved corpora. Input never panics; only a broken invariant does.
+
+use serde_json::{Value, json};
 
 use crate::pattern;
 
@@ -22,4 +24,84 @@ pub fn filter_pattern(data: &[u8]) {
         }
         Err(message) => assert!(!message.is_empty(), "an error needs a message"),
     }
+}
+
+/// Inputs served by one environment of [`next_token`] before it is rebuilt.
+const REBUILD: usize = 512;
+
+struct Env {
+    harness: gateway::fuzzing::Harness,
+}
+
+impl Env {
+    fn new() -> Env {
+        let store = storage::Store::ephemeral();
+        let config = gateway::Config::default();
+        let logs = match crate::Logs::open(&store, &config) {
+            Ok(l) => l,
+            Err(e) => panic!("logs: {e}"),
+        };
+        let harness = gateway::fuzzing::Harness::new(config, store, vec![logs.service_def()]);
+        let ok = |op: &str, input: Value| match harness.run("logs", op, input) {
+            Some(Ok(_)) => {}
+            other => panic!("fixture {op}: {other:?}"),
+        };
+        for g in ["g1", "g2", "g3"] {
+            ok("CreateLogGroup", json!({"logGroupName": g}));
+        }
+        let now = storage::audit::now_millis();
+        for s in ["s1", "s2", "s3"] {
+            ok(
+                "CreateLogStream",
+                json!({"logGroupName": "g1", "logStreamName": s}),
+            );
+            let events: Vec<Value> = (0..5)
+                .map(|i| json!({"timestamp": now - 5 + i, "message": format!("{s} event {i}")}))
+                .collect();
+            ok(
+                "PutLogEvents",
+                json!({"logGroupName": "g1", "logStreamName": s, "logEvents": events}),
+            );
+        }
+        Env { harness }
+    }
+}
+
+thread_local! {
+    static ENV: std::cell::RefCell<Option<(Env, usize)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Byte 0 is a page size, the rest a `nextToken` given to `DescribeLogGroups`,
+/// `DescribeLogStreams` (by name and by last event time, both orders), `GetLogEvents` (both
+/// directions) and `FilterLogEvents`, over three groups, three streams and fifteen events:
+/// AWS errors, never a panic.
+pub fn next_token(data: &[u8]) {
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        let run = |op: &str, input: Value| {
+            let _ = env.harness.run("logs", op, input);
+        };
+        run(
+            "DescribeLogGroups",
+            json!({"nextToken": token, "limit": limit}),
+        );
+        for (order, descending) in [("LogStreamName", false), ("LastEventTime", true)] {
+            run(
+                "DescribeLogStreams",
+                json!({"logGroupName": "g1", "nextToken": token, "limit": limit,
+                       "orderBy": order, "descending": descending}),
+            );
+        }
+        for head in [true, false] {
+            run(
+                "GetLogEvents",
+                json!({"logGroupName": "g1", "logStreamName": "s1", "nextToken": token,
+                       "limit": limit, "startFromHead": head}),
+            );
+        }
+        run(
+            "FilterLogEvents",
+            json!({"logGroupName": "g1", "nextToken": token, "limit": limit}),
+        );
+    });
 }

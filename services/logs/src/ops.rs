@@ -669,8 +669,10 @@ impl DescribeLogStreams {
                 .map(|s| stream_out(svc, s))
                 .collect();
             let mut out = json!({ "logStreams": page });
-            if start + max < streams.len() {
-                out["nextToken"] = json!((start + max).to_string());
+            // A token near `usize::MAX` is past the end: no next page, not an overflow.
+            let end = start.saturating_add(max);
+            if end < streams.len() {
+                out["nextToken"] = json!(end.to_string());
             }
             Ok(out)
         })

@@ -18,3 +18,10 @@ fn logs_filter_pattern_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+/// `fuzz/corpus/next_tokens/` through Logs' entry point of that target.
+#[test]
+fn next_tokens_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/next_tokens");
+    gateway::fuzzing::replay(&dir, logs::fuzzing::next_token);
+}
