@@ -98,7 +98,7 @@ pub(crate) async fn handle(
     let head_only = parts.method == Method::HEAD;
     let mut call = Call {
         gw: gw.clone(),
-        caller: unauthenticated(parsed.as_ref().ok().and_then(Option::as_ref)),
+        caller: anonymous(),
         request_id: request_id.as_str().into(),
         location,
         source_ip: Some(peer.ip()),
@@ -125,20 +125,12 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-/// The caller before authentication: anonymous, carrying the access key id it claims so a
-/// refused request is still attributable in the audit trail.
-fn unauthenticated(parsed: Option<&auth::Parsed>) -> Arc<Caller> {
+/// The caller before authentication.
+fn anonymous() -> Arc<Caller> {
     static ANONYMOUS: std::sync::OnceLock<Arc<Caller>> = std::sync::OnceLock::new();
-    match parsed {
-        Some(p) => {
-            let mut c = Caller::anonymous();
-            c.access_key_id = Some(p.auth.access_key_id().to_string());
-            Arc::new(c)
-        }
-        None => ANONYMOUS
-            .get_or_init(|| Arc::new(Caller::anonymous()))
-            .clone(),
-    }
+    ANONYMOUS
+        .get_or_init(|| Arc::new(Caller::anonymous()))
+        .clone()
 }
 
 fn raw_route(gw: &Inner, path: &str) -> Option<(&'static str, Arc<dyn crate::raw::RawHandler>)> {
@@ -218,7 +210,21 @@ async fn run(
     body: Incoming,
     parsed: Result<Option<auth::Parsed>, AwsError>,
 ) -> Result<Response<Body>, AwsError> {
+    let claimed = parsed
+        .as_ref()
+        .ok()
+        .and_then(Option::as_ref)
+        .map(|p| p.auth.access_key_id().to_string());
     let result = run_inner(gw, svc, call, parts, body, parsed).await;
+    if result.is_err()
+        && call.caller.kind == crate::identity::IdentityType::Anonymous
+        && claimed.is_some()
+    {
+        // Authentication failed: keep the access key id it claimed, so the refusal is attributable.
+        let mut c = Caller::anonymous();
+        c.access_key_id = claimed;
+        call.caller = Arc::new(c);
+    }
     if let Some(pending) = call.finish(result.as_ref().err())
         && gw.store.pending_commits() > AUDIT_BACKLOG
     {
