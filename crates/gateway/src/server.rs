@@ -86,7 +86,9 @@ async fn connection(
     let counter = requests.clone();
     let service = service_fn(move |req| {
         counter.fetch_add(1, Ordering::Relaxed);
-        dispatch::handle(gw.clone(), location.clone(), peer, req)
+        CatchPanic {
+            inner: Box::pin(dispatch::handle(gw.clone(), location.clone(), peer, req)),
+        }
     });
     if let Err(e) = http1::Builder::new()
         .keep_alive(true)
@@ -163,5 +165,36 @@ impl AsyncWrite for Counted {
 
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
+    }
+}
+
+type Handled = Result<http::Response<crate::body::Body>, dispatch::Refused>;
+
+/// Turns a panic while handling one request into a 500 for that request: a defect must
+/// deny, never take down the connection's other requests or the process.
+struct CatchPanic {
+    inner: Pin<Box<dyn std::future::Future<Output = Handled> + Send>>,
+}
+
+impl std::future::Future for CatchPanic {
+    type Output = Handled;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Handled> {
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => {
+                tracing::error!("a request handler panicked; answered 500");
+                let e = crate::AwsError::internal("handler panicked");
+                let id = crate::gateway::new_request_id();
+                Poll::Ready(Ok(crate::protocol::error(
+                    crate::protocol::Protocol::Json,
+                    None,
+                    &e,
+                    &id,
+                    false,
+                )))
+            }
+        }
     }
 }

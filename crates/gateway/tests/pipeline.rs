@@ -19,7 +19,8 @@ const MODEL: &str = r#"{
  "operations": {
   "Touch": {"name": "Touch", "http": {"method": "POST", "requestUri": "/"},
             "input": {"shape": "TouchRequest"},
-            "output": {"shape": "TouchResponse", "resultWrapper": "TouchResult"}}
+            "output": {"shape": "TouchResponse", "resultWrapper": "TouchResult"}},
+  "Boom": {"name": "Boom", "http": {"method": "POST", "requestUri": "/"}}
  },
  "shapes": {
   "TouchRequest": {"type": "structure", "required": ["Name"],
@@ -93,6 +94,23 @@ impl Operation for Touch {
             names: vec![self.name, format!("n{}", self.count.unwrap_or(0))],
             at: 0.0,
         })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Boom {}
+
+impl Operation for Boom {
+    type Service = Toy;
+    type Output = ();
+    const NAME: &'static str = "Boom";
+
+    fn authorize(&self, _svc: &Toy, _call: &Call) -> Result<Authorization, AwsError> {
+        Ok(Authorization::none_required())
+    }
+
+    async fn handle(self, _svc: Arc<Toy>, _call: Call) -> Result<(), AwsError> {
+        panic!("a defect in a handler")
     }
 }
 
@@ -199,7 +217,8 @@ async fn start() -> (gateway::Gateway, std::net::SocketAddr) {
     let toy = Arc::new(Toy);
     let def = ServiceDef::new("toy", MODEL)
         .expect("model")
-        .operation::<Touch>(&toy);
+        .operation::<Touch>(&toy)
+        .operation::<Boom>(&toy);
     let store = storage::Store::ephemeral();
     let config = Config {
         region: "us-east-1".into(),
@@ -375,4 +394,20 @@ async fn every_request_leaves_an_audit_record() {
     assert_eq!(bodies[1]["errorCode"], "AccessDenied");
     assert_eq!(bodies[2]["errorCode"], "SignatureDoesNotMatch");
     assert!(gw.store().audit().verify().expect("verify").is_ok());
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_server_goes_on() {
+    let (_gw, addr) = start().await;
+    let (status, body) = post(addr, "Action=Boom&Version=2020-01-01", "AKIAUSER", "secret").await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("InternalFailure"), "{body}");
+    let (status, _) = post(
+        addr,
+        "Action=Touch&Version=2020-01-01&Name=ok-1",
+        "AKIAUSER",
+        "secret",
+    )
+    .await;
+    assert_eq!(status, 200);
 }
