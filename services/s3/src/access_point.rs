@@ -468,6 +468,7 @@ pub fn authorize(
                 on_ap.resource_account = Some(ap.rec.account.clone());
                 on_ap.resource_policy = policy.clone();
                 on_ap.resource_tags = Vec::new();
+                let on_ap = on_ap.with("s3:ResourceAccount", ap.rec.account.clone());
                 checks.push(through_access_point(on_ap, &facts));
                 checks.push(through_access_point(c, &facts));
             }
@@ -607,6 +608,97 @@ mod tests {
         assert_eq!(t.key.as_deref(), Some("k"));
         let e = route(&d, "127.0.0.1", "/ap1-ds-unknown-s3alias/k").unwrap_err();
         assert_eq!(e.code, "NoSuchBucket");
+    }
+
+    fn input(op_arn: Option<&str>) -> Input {
+        let mut m = serde_json::Map::new();
+        m.insert("Bucket".into(), "data-science-on-aws".into());
+        m.insert("Key".into(), "feature-store/a".into());
+        if let Some(a) = op_arn {
+            m.insert(ACCESS_POINT.into(), a.into());
+        }
+        Input(m)
+    }
+
+    fn harness() -> gateway::fuzzing::Harness {
+        let mut config = gateway::Config::default();
+        config.account_id = "111122223333".into();
+        gateway::fuzzing::Harness::new(config, storage::Store::ephemeral(), Vec::new())
+    }
+
+    fn keys(c: &Check) -> Vec<(String, String)> {
+        c.context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_slice().join(",")))
+            .collect()
+    }
+
+    #[test]
+    fn through_an_access_point_each_check_becomes_two() {
+        let (d, _) = dir();
+        let h = harness();
+        let call = h.call("s3");
+        let arn = "arn:aws:s3:us-east-1:111122223333:accesspoint/ap1-ds";
+        let object = "arn:aws:s3:::data-science-on-aws/feature-store/a";
+        let get =
+            || Authorization::check(Check::new("s3:GetObject", object).owned_by("444455556666"));
+        // Not through an access point: unchanged.
+        let a = authorize(&d, &call, &input(None), "GetObject", get()).unwrap();
+        assert_eq!(a.checks.len(), 1);
+        assert!(keys(&a.checks[0]).is_empty());
+        // Through one: the access point's resource, then the bucket's, both with its keys.
+        let a = authorize(&d, &call, &input(Some(arn)), "GetObject", get()).unwrap();
+        let [on_ap, on_bucket] = &a.checks[..] else {
+            panic!("expected two checks, got {}", a.checks.len());
+        };
+        assert_eq!(on_ap.resource, format!("{arn}/object/feature-store/a"));
+        assert_eq!(on_ap.resource_account.as_deref(), Some("111122223333"));
+        assert_eq!(on_bucket.resource, object);
+        assert_eq!(on_bucket.resource_account.as_deref(), Some("444455556666"));
+        for c in [on_ap, on_bucket] {
+            let k = keys(c);
+            assert!(k.contains(&("s3:DataAccessPointArn".into(), arn.into())));
+            assert!(k.contains(&("s3:DataAccessPointAccount".into(), "111122223333".into())));
+            assert!(k.contains(&("s3:AccessPointNetworkOrigin".into(), "Internet".into())));
+        }
+        // The bucket itself (ListObjectsV2) maps to the access point's own ARN.
+        let list = Authorization::check(Check::new(
+            "s3:ListBucket",
+            "arn:aws:s3:::data-science-on-aws",
+        ));
+        let a = authorize(&d, &call, &input(Some(arn)), "ListObjectsV2", list).unwrap();
+        assert_eq!(a.checks[0].resource, arn);
+        // A copy's source read stays on the bucket.
+        let copy = Authorization::all(vec![
+            Check::new("s3:GetObject", "arn:aws:s3:::data-science-on-aws/src"),
+            Check::new("s3:PutObject", object),
+        ]);
+        let a = authorize(&d, &call, &input(Some(arn)), "CopyObject", copy).unwrap();
+        let resources: Vec<&str> = a.checks.iter().map(|c| c.resource.as_str()).collect();
+        assert_eq!(
+            resources,
+            [
+                "arn:aws:s3:::data-science-on-aws/src",
+                &format!("{arn}/object/feature-store/a"),
+                object
+            ]
+        );
+        // Bucket configuration is not served through an access point.
+        let e = authorize(&d, &call, &input(Some(arn)), "PutBucketPolicy", get()).unwrap_err();
+        assert_eq!(e.code, "InvalidRequest");
+        // An access point that is gone, or now opens onto another bucket.
+        let gone = "arn:aws:s3:us-east-1:111122223333:accesspoint/gone";
+        let e = authorize(&d, &call, &input(Some(gone)), "GetObject", get()).unwrap_err();
+        assert_eq!(e.code, "NoSuchAccessPoint");
+        let mut other = input(Some(arn));
+        other.0.insert("Bucket".into(), "other-bucket".into());
+        let e = authorize(&d, &call, &other, "GetObject", get()).unwrap_err();
+        assert_eq!(e.code, "NoSuchAccessPoint");
+        // A VPC access point always carries a resource policy (its network restriction).
+        let vpc_arn = "arn:aws:s3:us-east-1:111122223333:accesspoint/ap2-bi";
+        let a = authorize(&d, &call, &input(Some(vpc_arn)), "GetObject", get()).unwrap();
+        assert!(a.checks[0].resource_policy.is_some());
+        assert!(keys(&a.checks[0]).contains(&("s3:AccessPointNetworkOrigin".into(), "VPC".into())));
     }
 
     #[test]
