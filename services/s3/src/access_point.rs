@@ -621,8 +621,10 @@ mod tests {
     }
 
     fn harness() -> gateway::fuzzing::Harness {
-        let mut config = gateway::Config::default();
-        config.account_id = "111122223333".into();
+        let config = gateway::Config {
+            account_id: "111122223333".into(),
+            ..gateway::Config::default()
+        };
         gateway::fuzzing::Harness::new(config, storage::Store::ephemeral(), Vec::new())
     }
 
