@@ -35,11 +35,11 @@ impl Default for Config {
 pub(crate) struct Inner {
     pub config: Config,
     pub store: storage::Store,
-    pub services: HashMap<&'static str, Arc<ServiceDef>>,
+    pub services: crate::fasthash::FastMap<&'static str, Arc<ServiceDef>>,
     /// JSON `X-Amz-Target` prefix → signing name.
-    pub targets: HashMap<String, &'static str>,
+    pub targets: crate::fasthash::FastMap<String, &'static str>,
     /// Query `Action` → signing name, for unsigned requests.
-    pub actions: HashMap<String, &'static str>,
+    pub actions: crate::fasthash::FastMap<String, &'static str>,
     pub identities: Arc<dyn Identities>,
     pub organizations: RwLock<Option<Arc<dyn Organizations>>>,
     pub raw: RwLock<Vec<RawRoute>>,
@@ -98,9 +98,9 @@ impl GatewayBuilder {
 
     /// Builds the gateway.
     pub fn build(self) -> Gateway {
-        let mut services = HashMap::new();
-        let mut targets = HashMap::new();
-        let mut actions = HashMap::new();
+        let mut services = crate::fasthash::FastMap::default();
+        let mut targets = crate::fasthash::FastMap::default();
+        let mut actions = crate::fasthash::FastMap::default();
         for def in self.services {
             if let Some(prefix) = &def.model.metadata.target_prefix {
                 targets.insert(prefix.clone(), def.signing_name);

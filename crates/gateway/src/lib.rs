@@ -19,6 +19,7 @@ mod call;
 pub mod codec;
 mod dispatch;
 pub mod error;
+pub mod fasthash;
 pub mod fuzzing;
 mod gateway;
 pub mod identity;

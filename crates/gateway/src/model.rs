@@ -2,7 +2,7 @@
 //! locations and error codes. Each service crate embeds a trimmed model
 //! (`tools/trim-model.py`) and the codecs walk it.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 
 use serde::Deserialize;
 use serde_json::Map;
@@ -13,9 +13,9 @@ pub struct Model {
     /// Service-wide facts: protocol, API version, namespaces.
     pub metadata: Metadata,
     /// Operations by name.
-    pub operations: HashMap<String, OperationDef>,
+    pub operations: FastMap<String, OperationDef>,
     /// Shapes by name.
-    pub shapes: HashMap<String, Shape>,
+    pub shapes: FastMap<String, Shape>,
 }
 
 /// Service-wide facts.

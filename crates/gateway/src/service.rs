@@ -4,7 +4,6 @@
 //! authentication or authorization code.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -262,7 +261,7 @@ pub struct ServiceDef {
     pub model: Arc<Model>,
     /// The wire protocol.
     pub protocol: Protocol,
-    pub(crate) handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    pub(crate) handlers: crate::fasthash::FastMap<&'static str, Arc<dyn Handler>>,
     pub(crate) rest: Option<Arc<dyn RestRouter>>,
     /// Operations whose input carries a sensitive member, redacted in the audit trail.
     pub(crate) sensitive_inputs: std::collections::HashSet<String>,
@@ -288,7 +287,7 @@ impl ServiceDef {
             signing_name,
             protocol: Protocol::of(&model),
             model: Arc::new(model),
-            handlers: HashMap::new(),
+            handlers: Default::default(),
             rest: None,
         })
     }
