@@ -249,6 +249,28 @@ def test_aws_cli_through_access_point_arns(s14, tmp_path):
     assert rc != 0 and "403" in err
 
 
+def test_copies_through_access_points(s14):
+    s = s14.server
+    src = "feature-store/raw/sample_us.tsv"
+    # boto3: the source by access point ARN, the destination through the same access point.
+    s14.ds.copy_object(Bucket=AP1, Key="feature-store/copies/by-arn.tsv", CopySource={"Bucket": AP1, "Key": src})
+    assert read(s14.admin_s3, BUCKET, "feature-store/copies/by-arn.tsv").startswith(b"review_id")
+    # The source by alias.
+    s14.ds.copy_object(Bucket=AP1, Key="feature-store/copies/by-alias.tsv", CopySource=f"{s14.alias1}/{src}")
+    # bi may read data-warehouse through ap2 but not write through ap1, nor read feature-store via ap2.
+    denied(s14.bi.copy_object, Bucket=AP1, Key="feature-store/copies/bi.csv",
+           CopySource={"Bucket": AP2, "Key": "data-warehouse/2024/sales.csv"})
+    denied(s14.ds.copy_object, Bucket=AP1, Key="feature-store/copies/dw.csv",
+           CopySource={"Bucket": AP2, "Key": "data-warehouse/2024/sales.csv"})
+    # Naming the bucket as the source: the bucket policy admits only access point requests.
+    denied(s14.ds.copy_object, Bucket=AP1, Key="feature-store/copies/direct.tsv",
+           CopySource={"Bucket": BUCKET, "Key": src})
+    # aws-cli, unchanged: aws s3 cp from one access point path to another.
+    cli(s, "s3", "cp", f"s3://{AP1}/{src}", f"s3://{AP1}/feature-store/copies/cli.tsv", key=s14.ds_key,
+        proxy=s.endpoint)
+    assert read(s14.admin_s3, BUCKET, "feature-store/copies/cli.tsv").startswith(b"review_id")
+
+
 def test_aliases_work_wherever_a_bucket_name_does(s14):
     # No proxy needed: an alias is a bucket name (path-style here).
     s = s14.server

@@ -39,6 +39,10 @@ use crate::state::PublicAccessBlock;
 /// sets it: no wire location decodes into it.
 pub const ACCESS_POINT: &str = "accessPoint";
 
+/// The input member naming the access point a copy reads its source through (its ARN); the
+/// router sets it and rewrites `CopySource` to the bucket and key.
+pub const COPY_SOURCE_ACCESS_POINT: &str = "copySourceAccessPoint";
+
 /// The operations S3 serves through an access point; others are refused.
 const SUPPORTED: &[&str] = &[
     "GetObject",
@@ -422,10 +426,75 @@ pub fn address(
     Ok(None)
 }
 
+/// A copy source (`x-amz-copy-source`) that names an access point, by ARN
+/// (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME/object/KEY`) or by alias (`ALIAS/KEY`): the
+/// source rewritten to `BUCKET/KEY` and the access point's ARN. `None` for a bucket source.
+pub fn copy_source(dir: &Directory, raw: &str) -> Result<Option<(String, String)>, AwsError> {
+    let (path, query) = match raw.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (raw, None),
+    };
+    let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
+        return Ok(None);
+    };
+    let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let (ap, key) = if decoded.starts_with("arn:") {
+        let Some((arn, key)) = decoded.split_once("/object/") else {
+            return Err(error::invalid_argument(
+                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                "x-amz-copy-source",
+                raw,
+            ));
+        };
+        let name = parse_arn(arn).map(|(_, _, n)| n).unwrap_or(arn);
+        (
+            dir.by_arn(arn).ok_or_else(|| no_such_access_point(name))?,
+            key,
+        )
+    } else {
+        match decoded.split_once('/') {
+            Some((b, key)) if b.ends_with("-s3alias") => (
+                dir.by_alias(b).ok_or_else(|| error::no_such_bucket(b))?,
+                key,
+            ),
+            _ => return Ok(None),
+        }
+    };
+    const KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let mut source = format!(
+        "{}/{}",
+        ap.rec.bucket,
+        percent_encoding::utf8_percent_encode(key, KEY)
+    );
+    if let Some(q) = query {
+        source.push('?');
+        source.push_str(q);
+    }
+    Ok(Some((source, ap.arn())))
+}
+
+/// The access point named by `arn`, if it still opens onto `bucket`.
+fn opening_onto<'a>(
+    dir: &'a Directory,
+    arn: &str,
+    bucket: &str,
+) -> Result<&'a AccessPoint, AwsError> {
+    let name = parse_arn(arn).map(|(_, _, n)| n).unwrap_or(arn);
+    dir.by_arn(arn)
+        .filter(|ap| ap.rec.bucket == bucket)
+        .ok_or_else(|| no_such_access_point(name))
+}
+
 /// Turns the checks of a request made through an access point into the two AWS makes for each:
 /// one on the access point's resource under its policy, one on the bucket's resource under the
-/// bucket policy, both carrying the access point's condition keys. Requests that name no
-/// access point pass unchanged. Decides nothing.
+/// bucket policy, both carrying the access point's condition keys. A copy's source read goes
+/// through the access point its source names, if any. Requests that name no access point pass
+/// unchanged. Decides nothing.
 pub fn authorize(
     dir: &Directory,
     call: &Call,
@@ -433,47 +502,64 @@ pub fn authorize(
     operation: &'static str,
     mut auth: Authorization,
 ) -> Result<Authorization, AwsError> {
-    let Some(ap_arn) = input.str(ACCESS_POINT) else {
+    let copy = matches!(operation, "CopyObject" | "UploadPartCopy");
+    let through = input.str(ACCESS_POINT);
+    let source_through = input.str(COPY_SOURCE_ACCESS_POINT).filter(|_| copy);
+    if through.is_none() && source_through.is_none() {
         return Ok(auth);
-    };
-    let name = parse_arn(ap_arn).map(|(_, _, n)| n).unwrap_or(ap_arn);
-    if !SUPPORTED.contains(&operation) {
+    }
+    if through.is_some() && !SUPPORTED.contains(&operation) {
         return Err(error::invalid_request(format!(
             "{operation} is not supported through an access point"
         )));
     }
-    let ap = dir
-        .by_arn(ap_arn)
-        .filter(|ap| ap.rec.bucket == input.bucket())
-        .ok_or_else(|| no_such_access_point(name))?;
-    let facts = ap.facts();
-    let policy = ap.resource_policy(call);
-    let bucket = bucket_arn(input.bucket());
-    let objects = format!("{bucket}/");
-    // A copy reads its source by bucket name, not through the access point.
-    let copy = matches!(operation, "CopyObject" | "UploadPartCopy");
+    let target = match through {
+        Some(arn) => Some((
+            opening_onto(dir, arn, input.bucket())?,
+            input.bucket().to_string(),
+        )),
+        None => None,
+    };
+    let source = match source_through {
+        Some(arn) => {
+            let (bucket, _, _) = crate::ops::object::copy_source(input)?;
+            Some((opening_onto(dir, arn, &bucket)?, bucket))
+        }
+        None => None,
+    };
     let mut checks = Vec::with_capacity(auth.checks.len() * 2);
     for c in auth.checks.drain(..) {
+        // A copy reads its source through the source's access point (or the bucket itself).
+        let via = if copy && c.action.starts_with("s3:GetObject") {
+            source.as_ref()
+        } else {
+            target.as_ref()
+        };
+        let Some((ap, bucket)) = via else {
+            checks.push(c);
+            continue;
+        };
+        let bucket = bucket_arn(bucket);
         let suffix = if c.resource == bucket {
             Some(String::new())
         } else {
             c.resource
-                .strip_prefix(&objects)
+                .strip_prefix(&format!("{bucket}/"))
                 .map(|k| format!("/object/{k}"))
         };
-        match suffix {
-            Some(suffix) if !(copy && c.action.starts_with("s3:GetObject")) => {
-                let mut on_ap: Check = c.clone();
-                on_ap.resource = format!("{}{suffix}", facts.arn);
-                on_ap.resource_account = Some(ap.rec.account.clone());
-                on_ap.resource_policy = policy.clone();
-                on_ap.resource_tags = Vec::new();
-                let on_ap = on_ap.with("s3:ResourceAccount", ap.rec.account.clone());
-                checks.push(through_access_point(on_ap, &facts));
-                checks.push(through_access_point(c, &facts));
-            }
-            _ => checks.push(c),
-        }
+        let Some(suffix) = suffix else {
+            checks.push(c);
+            continue;
+        };
+        let facts = ap.facts();
+        let mut on_ap: Check = c.clone();
+        on_ap.resource = format!("{}{suffix}", facts.arn);
+        on_ap.resource_account = Some(ap.rec.account.clone());
+        on_ap.resource_policy = ap.resource_policy(call);
+        on_ap.resource_tags = Vec::new();
+        let on_ap = on_ap.with("s3:ResourceAccount", ap.rec.account.clone());
+        checks.push(through_access_point(on_ap, &facts));
+        checks.push(through_access_point(c, &facts));
     }
     auth.checks = checks;
     Ok(auth)
@@ -701,6 +787,45 @@ mod tests {
         let a = authorize(&d, &call, &input(Some(vpc_arn)), "GetObject", get()).unwrap();
         assert!(a.checks[0].resource_policy.is_some());
         assert!(keys(&a.checks[0]).contains(&("s3:AccessPointNetworkOrigin".into(), "VPC".into())));
+    }
+
+    #[test]
+    fn copy_sources_through_access_points() {
+        let (d, alias) = dir();
+        let arn = "arn:aws:s3:us-east-1:111122223333:accesspoint/ap1-ds";
+        // botocore's form for an access point ARN source, percent-encoded or not.
+        assert_eq!(
+            copy_source(
+                &d,
+                &format!("{arn}/object/feature-store/a%20b?versionId=v1")
+            )
+            .unwrap(),
+            Some((
+                "data-science-on-aws/feature-store/a%20b?versionId=v1".into(),
+                arn.into()
+            ))
+        );
+        assert_eq!(
+            copy_source(
+                &d,
+                "arn%3Aaws%3As3%3Aus-east-1%3A111122223333%3Aaccesspoint%2Fap1-ds%2Fobject%2Fk"
+            )
+            .unwrap()
+            .map(|(s, _)| s),
+            Some("data-science-on-aws/k".into())
+        );
+        assert_eq!(
+            copy_source(&d, &format!("/{alias}/x/y")).unwrap(),
+            Some(("data-science-on-aws/x/y".into(), arn.into()))
+        );
+        assert_eq!(copy_source(&d, "/bucket/key").unwrap(), None);
+        let e = copy_source(
+            &d,
+            "arn:aws:s3:us-east-1:111122223333:accesspoint/nope/object/k",
+        );
+        assert_eq!(e.unwrap_err().code, "NoSuchAccessPoint");
+        let e = copy_source(&d, "nope-s3alias/k").unwrap_err();
+        assert_eq!(e.code, "NoSuchBucket");
     }
 
     #[test]

@@ -475,6 +475,19 @@ impl RestRouter for S3Router {
         if let (Some(arn), Value::Object(m)) = (access_point, &mut input) {
             m.insert(crate::access_point::ACCESS_POINT.into(), Value::String(arn));
         }
+        if let (Some(dir), Value::Object(m)) = (&self.access_points, &mut input)
+            && matches!(op, "CopyObject" | "UploadPartCopy")
+            && let Some(Value::String(raw)) = m.get("CopySource")
+        {
+            let dir = dir.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((source, arn)) = crate::access_point::copy_source(&dir, raw)? {
+                m.insert("CopySource".into(), Value::String(source));
+                m.insert(
+                    crate::access_point::COPY_SOURCE_ACCESS_POINT.into(),
+                    Value::String(arn),
+                );
+            }
+        }
         Ok(Routed {
             operation: op,
             input,
