@@ -12,7 +12,7 @@ pub struct Stack {
     pub kms: Arc<kms::Kms>,
     /// SSM Parameter Store.
     pub ssm: Arc<ssm::Ssm>,
-    /// S3: buckets and encrypted objects.
+    /// S3: buckets and encrypted objects; S3 Control's access points.
     pub s3: Arc<s3::S3>,
     /// Organizations: accounts, OUs, SCPs and RCPs; the gateway's organization directory.
     pub organizations: Arc<organizations::Organizations>,

@@ -6,7 +6,7 @@
 //! principals outside the bucket's account (the policy is not consulted for them, so only
 //! their own account's grants could apply, and cross-account access needs the bucket policy).
 //!
-//! Access points (a later addition) slot in through [`AccessPointFacts`]: a request made
+//! Access points ([`crate::access_point`]) slot in through [`AccessPointFacts`]: a request made
 //! through an access point adds `s3:DataAccessPointArn`, `s3:DataAccessPointAccount` and
 //! `s3:AccessPointNetworkOrigin` to every check, and a second check against the access
 //! point's own policy.
@@ -103,8 +103,8 @@ pub fn check(
     c
 }
 
-/// Adds the access point keys to a check of a request made through an access point (the access
-/// point issue adds the second check against the access point's own policy).
+/// Adds the access point keys to a check of a request made through an access point (see
+/// [`crate::access_point::authorize`] for the second check, on the access point).
 pub fn through_access_point(c: Check, ap: &AccessPointFacts) -> Check {
     c.with("s3:DataAccessPointArn", ap.arn.clone())
         .with("s3:DataAccessPointAccount", ap.account.clone())
