@@ -275,3 +275,42 @@ pub fn page_input(data: &[u8]) -> (i64, String) {
         None => (1, String::new()),
     }
 }
+
+impl Harness {
+    /// Runs the list operation `op` with `token` as its pagination member `token_in` (absent when
+    /// `token` is empty: the first page). From the first page, follows the tokens the operation
+    /// returns in `token_out` for up to `pages` pages: each must be accepted by the next call.
+    pub fn page(
+        &self,
+        service: &str,
+        op: &str,
+        input: serde_json::Value,
+        (token_in, token_out): (&str, &str),
+        token: &str,
+        pages: usize,
+    ) {
+        let with = |mut input: serde_json::Value, token: &str| {
+            if let Some(m) = input.as_object_mut() {
+                m.insert(token_in.into(), token.into());
+            }
+            input
+        };
+        if !token.is_empty() {
+            let _ = self.run(service, op, with(input, token));
+            return;
+        }
+        let mut next = self.run(service, op, input.clone());
+        for _ in 0..pages {
+            let Some(Ok(out)) = &next else { return };
+            let Some(t) = out.get(token_out).and_then(serde_json::Value::as_str) else {
+                return;
+            };
+            let t = t.to_string();
+            next = self.run(service, op, with(input.clone(), &t));
+            assert!(
+                matches!(next, Some(Ok(_))),
+                "{op} refuses its own {token_out} `{t}`: {next:?}"
+            );
+        }
+    }
+}

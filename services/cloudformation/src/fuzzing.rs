@@ -155,3 +155,20 @@ fn read_properties(logical_id: &str, kind: &str, resolved: &Value) {
     let _ = resources::generated_name("fuzz", logical_id, 63, true);
     let _ = resources::generated_name("fuzz", logical_id, 64, false);
 }
+
+/// Byte 0 is a page size, the rest a `NextToken` as CloudFormation's list operations read it (an
+/// offset): a page within the items, and a next token that reads back. Errors, never a panic.
+pub fn next_token(data: &[u8]) {
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    let items: Vec<u32> = (0..7).collect();
+    let size = limit as usize;
+    if let Ok((page, next)) = crate::ops::page(&items, Some(&token), size) {
+        assert!(page.len() <= size);
+        if let Some(n) = next {
+            assert!(
+                crate::ops::page(&items, Some(&n), size).is_ok(),
+                "next token {n}"
+            );
+        }
+    }
+}

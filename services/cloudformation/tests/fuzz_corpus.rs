@@ -22,3 +22,10 @@ fn cloudformation_template_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+/// `fuzz/corpus/next_tokens/` through CloudFormation's entry point of that target.
+#[test]
+fn next_tokens_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/next_tokens");
+    gateway::fuzzing::replay(&dir, cloudformation::fuzzing::next_token);
+}

@@ -2,6 +2,9 @@
 //! filters and pagination. Every event the gateway records is here, denied
 //! calls and failed authentications included.
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 use std::sync::Arc;
 
 use gateway::{Authorization, AwsError, Call, Check, Operation, ServiceDef};

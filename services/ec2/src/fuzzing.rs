@@ -1,5 +1,5 @@
-//! The entry point shared by the fuzz target `ec2_filters` (under `fuzz/`) and the test that
-//! replays its saved corpus. Input never panics; only a broken invariant does.
+//! The entry points shared by the fuzz targets `ec2_filters` and `next_tokens` (under `fuzz/`)
+//! and the tests that replay their saved corpora. Input never panics; only a broken invariant does.
 
 use crate::cidr::{Cidr4, Cidr6};
 use crate::filter::wildcard;
@@ -45,4 +45,85 @@ pub fn open(
     let ec2 = crate::Ec2::open(store, config, logs.clone())?;
     let defs = vec![ec2.service_def(), logs.service_def()];
     Ok((ec2, defs))
+}
+
+/// Inputs served by one environment of [`next_token`] before it is rebuilt.
+const REBUILD: usize = 512;
+
+struct Env {
+    harness: gateway::fuzzing::Harness,
+}
+
+impl Env {
+    fn new() -> Env {
+        let store = storage::Store::ephemeral();
+        let config = gateway::Config::default();
+        let defs = match open(&store, &config) {
+            Ok((_, defs)) => defs,
+            Err(e) => panic!("ec2: {e}"),
+        };
+        let harness = gateway::fuzzing::Harness::new(config, store, defs);
+        let ok = |op: &str, input: serde_json::Value| match harness.run("ec2", op, input) {
+            Some(Ok(v)) => v,
+            other => panic!("fixture {op}: {other:?}"),
+        };
+        let mut vpc = String::new();
+        for i in 0..3 {
+            let v = ok(
+                "CreateVpc",
+                serde_json::json!({"CidrBlock": format!("10.{i}.0.0/16")}),
+            );
+            vpc = v["Vpc"]["VpcId"].as_str().unwrap_or_default().to_string();
+        }
+        for i in 0..7 {
+            ok(
+                "CreateSubnet",
+                serde_json::json!({"VpcId": vpc, "CidrBlock": format!("10.2.{i}.0/24")}),
+            );
+            ok(
+                "CreateSecurityGroup",
+                serde_json::json!({"VpcId": vpc, "GroupName": format!("sg{i}"),
+                                   "Description": "fuzzing"}),
+            );
+        }
+        Env { harness }
+    }
+}
+
+thread_local! {
+    static ENV: std::cell::RefCell<Option<(Env, usize)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Byte 0 is a page size (at least EC2's minimum of 5), the rest a `NextToken` given to the
+/// `Describe*` operations over three VPCs, seven subnets and their security groups: AWS errors,
+/// never a panic. An empty token starts from the first page and follows the tokens returned,
+/// which must be accepted.
+pub fn next_token(data: &[u8]) {
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    let max = limit.max(5);
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        for op in [
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeSecurityGroupRules",
+            "DescribeRouteTables",
+            "DescribeNetworkAcls",
+            "DescribeInternetGateways",
+            "DescribeNetworkInterfaces",
+            "DescribeVpcEndpoints",
+            "DescribeFlowLogs",
+            "DescribeTags",
+        ] {
+            env.harness.page(
+                "ec2",
+                op,
+                serde_json::json!({"MaxResults": max}),
+                ("NextToken", "NextToken"),
+                &token,
+                20,
+            );
+        }
+    });
 }

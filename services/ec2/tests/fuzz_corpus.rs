@@ -18,3 +18,10 @@ fn ec2_filters_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+/// `fuzz/corpus/next_tokens/` through EC2's entry point of that target.
+#[test]
+fn next_tokens_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/next_tokens");
+    gateway::fuzzing::replay(&dir, ec2::fuzzing::next_token);
+}

@@ -13,6 +13,8 @@
 
 mod caller;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 mod iam;
 mod managed;
 pub mod names;

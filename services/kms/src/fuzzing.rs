@@ -242,3 +242,31 @@ pub fn request(data: &[u8]) {
         let _ = env.harness.run("kms", op, input);
     });
 }
+
+/// Byte 0 is a page size (`Limit`), the rest a `Marker` given to KMS's list operations over the
+/// fixture (keys, aliases, grants, tags, rotations): AWS errors, never a panic. An empty marker
+/// starts from the first page and follows the `NextMarker`s returned, which must be accepted.
+pub fn next_token(data: &[u8]) {
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    with_env(|env| {
+        let key = env.values[0].as_str();
+        for (op, input) in [
+            ("ListKeys", json!({})),
+            ("ListAliases", json!({})),
+            ("ListAliases", json!({"KeyId": key})),
+            ("ListGrants", json!({"KeyId": key})),
+            (
+                "ListRetirableGrants",
+                json!({"RetiringPrincipal": "arn:aws:iam::000000000000:root"}),
+            ),
+            ("ListResourceTags", json!({"KeyId": key})),
+            ("ListKeyRotations", json!({"KeyId": key})),
+            ("ListKeyPolicies", json!({"KeyId": key})),
+        ] {
+            let mut input = input;
+            input["Limit"] = json!(limit);
+            env.harness
+                .page("kms", op, input, ("Marker", "NextMarker"), &token, 20);
+        }
+    });
+}

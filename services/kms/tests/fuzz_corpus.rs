@@ -37,3 +37,11 @@ fn kms_request_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn next_tokens_corpus() {
+    for (path, data) in corpus("next_tokens") {
+        let result = std::panic::catch_unwind(|| kms::fuzzing::next_token(&data));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}

@@ -74,34 +74,36 @@ thread_local! {
 /// Byte 0 is a page size, the rest a `nextToken` given to `DescribeLogGroups`,
 /// `DescribeLogStreams` (by name and by last event time, both orders), `GetLogEvents` (both
 /// directions) and `FilterLogEvents`, over three groups, three streams and fifteen events:
-/// AWS errors, never a panic.
+/// AWS errors, never a panic. An empty token starts from the first page and follows the tokens
+/// each operation returns, which it must accept.
 pub fn next_token(data: &[u8]) {
     let (limit, token) = gateway::fuzzing::page_input(data);
     gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
-        let run = |op: &str, input: Value| {
-            let _ = env.harness.run("logs", op, input);
+        let page = |op: &str, input: Value, out: &str| {
+            env.harness
+                .page("logs", op, input, ("nextToken", out), &token, 20);
         };
-        run(
-            "DescribeLogGroups",
-            json!({"nextToken": token, "limit": limit}),
-        );
+        page("DescribeLogGroups", json!({"limit": limit}), "nextToken");
         for (order, descending) in [("LogStreamName", false), ("LastEventTime", true)] {
-            run(
+            page(
                 "DescribeLogStreams",
-                json!({"logGroupName": "g1", "nextToken": token, "limit": limit,
-                       "orderBy": order, "descending": descending}),
+                json!({"logGroupName": "g1", "limit": limit, "orderBy": order,
+                       "descending": descending}),
+                "nextToken",
             );
         }
-        for head in [true, false] {
-            run(
+        for (head, out) in [(true, "nextForwardToken"), (false, "nextBackwardToken")] {
+            page(
                 "GetLogEvents",
-                json!({"logGroupName": "g1", "logStreamName": "s1", "nextToken": token,
-                       "limit": limit, "startFromHead": head}),
+                json!({"logGroupName": "g1", "logStreamName": "s1", "limit": limit,
+                       "startFromHead": head}),
+                out,
             );
         }
-        run(
+        page(
             "FilterLogEvents",
-            json!({"logGroupName": "g1", "nextToken": token, "limit": limit}),
+            json!({"logGroupName": "g1", "limit": limit}),
+            "nextToken",
         );
     });
 }

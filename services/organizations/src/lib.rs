@@ -14,6 +14,8 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ops;
 pub mod state;
 

@@ -304,3 +304,56 @@ pub fn xml(data: &[u8]) {
         );
     });
 }
+
+/// Byte 0 is a page size (`max-keys` and the like), the rest a token given as every pagination
+/// parameter S3 reads: `ListObjectsV2`'s `continuation-token` and `start-after`, `ListObjects`'s
+/// `marker`, `ListObjectVersions`'s `key-marker` and `version-id-marker`,
+/// `ListMultipartUploads`'s `key-marker` and `upload-id-marker`, `ListParts`'s
+/// `part-number-marker`, and `ListBuckets`'s `continuation-token`: AWS errors, never a panic.
+pub fn next_token(data: &[u8]) {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    let t = utf8_percent_encode(&token, NON_ALPHANUMERIC).to_string();
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::HOST, HeaderValue::from_static("localhost"));
+    with_env(|env| {
+        let upload = env.upload_id.clone();
+        for (path, query) in [
+            (
+                "/fixture",
+                format!("list-type=2&continuation-token={t}&max-keys={limit}"),
+            ),
+            (
+                "/fixture",
+                format!("list-type=2&start-after={t}&max-keys={limit}"),
+            ),
+            (
+                "/fixture",
+                format!("marker={t}&max-keys={limit}&delimiter=%2F"),
+            ),
+            (
+                "/fixture",
+                format!("versions&key-marker={t}&version-id-marker={t}&max-keys={limit}"),
+            ),
+            (
+                "/fixture",
+                format!("versions&key-marker=k&version-id-marker={t}"),
+            ),
+            (
+                "/fixture",
+                format!("uploads&key-marker={t}&upload-id-marker={t}&max-uploads={limit}"),
+            ),
+            (
+                "/fixture",
+                format!("uploads&key-marker=upload&upload-id-marker={t}"),
+            ),
+            (
+                "/fixture/upload",
+                format!("uploadId={upload}&part-number-marker={t}&max-parts={limit}"),
+            ),
+            ("/", format!("continuation-token={t}&max-buckets={limit}")),
+        ] {
+            serve(env, &Method::GET, path, &query, &headers, Bytes::new());
+        }
+    });
+}

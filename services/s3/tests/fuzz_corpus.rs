@@ -37,3 +37,11 @@ fn s3_xml_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn next_tokens_corpus() {
+    for (path, data) in corpus("next_tokens") {
+        let result = std::panic::catch_unwind(|| s3::fuzzing::next_token(&data));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}

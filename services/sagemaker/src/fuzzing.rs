@@ -305,3 +305,20 @@ pub fn request(data: &[u8]) {
         let _ = env.harness.run("sagemaker", op, input);
     });
 }
+
+/// Byte 0 is a page size, the rest a `NextToken` as SageMaker's list operations read it (`sm-N`):
+/// a page within the items, and a next token that reads back. Errors, never a panic.
+pub fn next_token(data: &[u8]) {
+    let (limit, token) = gateway::fuzzing::page_input(data);
+    let items: Vec<u32> = (0..7).collect();
+    let max = limit as usize;
+    if let Ok((page, next)) = crate::ops::page(items.clone(), Some(&token), max) {
+        assert!(page.len() <= max);
+        if let Some(n) = next {
+            assert!(
+                crate::ops::page(items, Some(&n), max).is_ok(),
+                "next token {n}"
+            );
+        }
+    }
+}

@@ -38,3 +38,11 @@ fn sagemaker_request_corpus() {
         assert!(result.is_ok(), "{} fails", path.display());
     }
 }
+
+#[test]
+fn next_tokens_corpus() {
+    for (path, data) in corpus("next_tokens") {
+        let result = std::panic::catch_unwind(|| sagemaker::fuzzing::next_token(&data));
+        assert!(result.is_ok(), "{} fails", path.display());
+    }
+}
