@@ -733,6 +733,135 @@ mod tests {
         );
     }
 
+    fn router() -> ControlRouter {
+        let def = match gateway::ServiceDef::new("s3control", crate::CONTROL_MODEL) {
+            Ok(d) => d,
+            Err(e) => panic!("model: {e}"),
+        };
+        ControlRouter::new(def.model.clone())
+    }
+
+    fn route(
+        r: &ControlRouter,
+        method: &str,
+        path: &str,
+        account: Option<&str>,
+    ) -> Result<Routed, AwsError> {
+        let mut headers = http::HeaderMap::new();
+        if let Some(a) = account {
+            headers.insert("x-amz-account-id", HeaderValue::from_str(a).unwrap());
+        }
+        let method = http::Method::from_bytes(method.as_bytes()).unwrap();
+        let head = RequestHead {
+            method: &method,
+            path,
+            query: &[],
+            headers: &headers,
+            host: "000000000000.127.0.0.1",
+        };
+        r.route(&head)
+    }
+
+    #[test]
+    fn routes_and_decodes() {
+        let r = router();
+        let acct = Some("111122223333");
+        let ok = route(&r, "GET", "/v20180820/accesspoint", acct).unwrap();
+        assert_eq!(ok.operation, "ListAccessPoints");
+        assert_eq!(ok.input["AccountId"], "111122223333");
+        let ok = route(&r, "PUT", "/v20180820/accesspoint/ap1-ds/policy", acct).unwrap();
+        assert_eq!(
+            (ok.operation, ok.body),
+            ("PutAccessPointPolicy", BodyMode::Buffered)
+        );
+        assert_eq!(ok.input["Name"], "ap1-ds");
+        let ok = route(
+            &r,
+            "GET",
+            "/v20180820/accesspoint/ap1-ds/policyStatus",
+            acct,
+        )
+        .unwrap();
+        assert_eq!(ok.operation, "GetAccessPointPolicyStatus");
+        assert_eq!(
+            route(&r, "DELETE", "/v20180820/accesspoint/ap1-ds", acct)
+                .unwrap()
+                .operation,
+            "DeleteAccessPoint"
+        );
+        // The account header is required.
+        assert_eq!(
+            route(&r, "GET", "/v20180820/accesspoint/ap1-ds", None)
+                .err()
+                .map(|e| e.code),
+            Some("InvalidRequest".into())
+        );
+        assert_eq!(
+            route(&r, "POST", "/v20180820/accesspoint", acct)
+                .err()
+                .map(|e| e.code),
+            Some("NotImplemented".into())
+        );
+        // A create body.
+        let mut input = route(&r, "PUT", "/v20180820/accesspoint/ap1-ds", acct)
+            .unwrap()
+            .input;
+        let body = format!(
+            r#"<CreateAccessPointRequest xmlns="{XMLNS}"><Bucket>bkt</Bucket><VpcConfiguration><VpcId>vpc-1</VpcId></VpcConfiguration><PublicAccessBlockConfiguration><BlockPublicPolicy>false</BlockPublicPolicy></PublicAccessBlockConfiguration></CreateAccessPointRequest>"#
+        );
+        r.payload("CreateAccessPoint", &mut input, Bytes::from(body))
+            .unwrap();
+        assert_eq!(input["Bucket"], "bkt");
+        assert_eq!(input["VpcConfiguration"]["VpcId"], "vpc-1");
+        assert_eq!(
+            input["PublicAccessBlockConfiguration"]["BlockPublicPolicy"],
+            false
+        );
+    }
+
+    #[test]
+    fn bad_input_is_an_error_never_a_panic() {
+        let r = router();
+        let acct = Some("111122223333");
+        for path in [
+            "/",
+            "//",
+            "/v20180820",
+            "/v20180820/accesspoint/%FF",
+            "/v20180820/accesspoint/a/b/c/d",
+            "",
+        ] {
+            for m in ["GET", "PUT", "DELETE", "HEAD"] {
+                let _ = route(&r, m, path, acct);
+            }
+        }
+        let bodies: [&[u8]; 8] = [
+            b"",
+            b"<",
+            b"\xff\xfe",
+            b"<Other/>",
+            b"<CreateAccessPointRequest><Bucket><x></Bucket></CreateAccessPointRequest>",
+            b"<CreateAccessPointRequest><PublicAccessBlockConfiguration><BlockPublicAcls>maybe</BlockPublicAcls></PublicAccessBlockConfiguration></CreateAccessPointRequest>",
+            b"<CreateAccessPointRequest></CreateAccessPointRequest>",
+            b"<PutAccessPointPolicyRequest><Policy>{</Policy></PutAccessPointPolicyRequest>",
+        ];
+        for op in ["CreateAccessPoint", "PutAccessPointPolicy"] {
+            for b in bodies {
+                let mut input = json!({"AccountId": "111122223333", "Name": "ap"});
+                let _ = r.payload(op, &mut input, Bytes::from_static(b));
+            }
+        }
+        let mut input = json!({"AccountId": "111122223333", "Name": "ap"});
+        let e = r
+            .payload(
+                "CreateAccessPoint",
+                &mut input,
+                Bytes::from_static(b"<CreateAccessPointRequest></CreateAccessPointRequest>"),
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "InvalidRequest");
+    }
+
     #[test]
     fn policy_resources_name_the_access_point() {
         let arn = "arn:aws:s3:us-east-1:111122223333:accesspoint/ap1-ds";
