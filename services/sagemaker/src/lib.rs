@@ -20,7 +20,10 @@
 //! records keep AWS's shapes so that a runtime can drive them later ([`state::Pending`]).
 //!
 //! Studio sign-in ([`studio`]) is served on plain HTTP routes under `/studio/`, on the public
-//! endpoint and on VPC endpoints of `aws.sagemaker.<region>.studio`.
+//! endpoint and on VPC endpoints of `aws.sagemaker.<region>.studio`; presigned notebook
+//! instance URLs ([`notebook`]) under `/notebook/`, there and on VPC endpoints of
+//! `aws.sagemaker.<region>.notebook`. Unused sign-in tokens and live sessions survive a
+//! restart ([`signin`]).
 
 #![forbid(unsafe_code)]
 
@@ -30,14 +33,16 @@ pub mod fuzzing;
 mod home;
 pub mod keys;
 mod kinds;
+mod notebook;
 mod ops;
+mod signin;
 pub mod state;
 mod studio;
 mod tags;
 mod time;
 mod validate;
 
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 
 use gateway::{AwsError, Call, ServiceDef};
 use storage::Batch;
@@ -45,8 +50,8 @@ use storage::Batch;
 pub use kinds::Kind;
 pub use ops::*;
 
+use crate::signin::Tokens;
 use crate::state::{AppCredential, HomeFile, HomeVolume, Resource, State};
-use crate::studio::Tokens;
 
 /// The trimmed botocore model (`tools/trim-model.py sagemaker ...`).
 const MODEL: &str = include_str!("../sagemaker.json");
@@ -65,7 +70,8 @@ pub struct SageMaker {
     kms: Arc<kms::Kms>,
     ec2: Arc<ec2::Ec2>,
     state: RwLock<State>,
-    /// Studio sign-in tokens and sessions (memory only: a restart signs everyone out).
+    /// Sign-in tokens and sessions of Studio and notebook instances, written through to
+    /// the store under their digests.
     tokens: Mutex<Tokens>,
     /// The gateway, once installed: Studio pages run internal calls and name listeners.
     gateway: OnceLock<gateway::Gateway>,
@@ -112,6 +118,12 @@ impl SageMaker {
         if removed > 0 {
             tracing::info!(removed, "removed unreferenced home-directory blobs");
         }
+        // Sign-in tokens and sessions still good; expired ones are deleted.
+        let mut expired = Batch::new();
+        let tokens = Tokens::load(store, time::now(), &mut expired)?;
+        if !store.is_read_only() {
+            drop(store.submit(expired));
+        }
         Ok(Arc::new_cyclic(|me| SageMaker {
             me: me.clone(),
             store: store.clone(),
@@ -121,7 +133,7 @@ impl SageMaker {
             kms,
             ec2,
             state: RwLock::new(st),
-            tokens: Mutex::new(Tokens::default()),
+            tokens: Mutex::new(tokens),
             gateway: OnceLock::new(),
         }))
     }
@@ -144,7 +156,12 @@ impl SageMaker {
             gateway.add_raw_route(
                 studio::PREFIX,
                 "studio",
-                Arc::new(studio::StudioPages::new(me)),
+                Arc::new(studio::StudioPages::new(me.clone())),
+            );
+            gateway.add_raw_route(
+                notebook::PREFIX,
+                "notebook",
+                Arc::new(notebook::NotebookPages::new(me)),
             );
         }
     }
@@ -176,6 +193,13 @@ impl SageMaker {
 
     pub(crate) fn installed_gateway(&self) -> Option<&gateway::Gateway> {
         self.gateway.get()
+    }
+
+    /// The sign-in tokens and sessions.
+    pub(crate) fn tokens(&self) -> Result<MutexGuard<'_, Tokens>, AwsError> {
+        self.tokens
+            .lock()
+            .map_err(|_| AwsError::internal("sign-in token lock poisoned"))
     }
 
     /// Reads the state.

@@ -21,21 +21,21 @@
 //! no VPC around it to stop it. The landing page shows the profile, its role, its apps and
 //! its home directory, whose files the session reads and writes.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use gateway::body::{self, Body};
 use gateway::raw::{RawHandler, RawRequest};
 use gateway::{AwsError, BoxFuture, Call, Caller, Location};
 use http::{Method, Response, StatusCode};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use storage::Batch;
 
 use crate::kinds::Kind;
 use crate::ops::{at as member, string};
+use crate::signin::{Bearer, derived, digest, random_token};
 use crate::state::{AppCredential, Tag};
 use crate::{SERVICE_PRINCIPAL, SageMaker, home, time};
 
@@ -43,11 +43,11 @@ use crate::{SERVICE_PRINCIPAL, SageMaker, home, time};
 pub const PREFIX: &str = "/studio/";
 
 const COOKIE: &str = "studio-session";
-const INSUFFICIENT: &str = "Auth token containing insufficient permissions";
-const EXPIRED: &str = "Invalid or Expired Auth Token";
+pub(crate) const INSUFFICIENT: &str = "Auth token containing insufficient permissions";
+pub(crate) const EXPIRED: &str = "Invalid or Expired Auth Token";
 
 /// Where a request came from, as far as a sign-in token is concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum NetContext {
     /// The public endpoint, from this address.
     Public(IpAddr),
@@ -72,7 +72,7 @@ impl NetContext {
         NetContext::of(&call.location, call.source_ip)
     }
 
-    fn of(location: &Location, ip: Option<IpAddr>) -> NetContext {
+    pub(crate) fn of(location: &Location, ip: Option<IpAddr>) -> NetContext {
         match location {
             Location::Public => match ip {
                 Some(ip) => NetContext::Public(normalize(ip)),
@@ -83,7 +83,7 @@ impl NetContext {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             NetContext::Public(ip) => format!("the public endpoint from {ip}"),
             NetContext::Vpc(v) => format!("VPC {v}"),
@@ -94,13 +94,25 @@ impl NetContext {
 
 /// The `host:port` Studio is reached through from `context`.
 pub(crate) fn studio_host(svc: &SageMaker, account: &str, context: &NetContext) -> Option<String> {
+    host_for(svc, account, context, "studio")
+}
+
+/// The `host:port` the pages of endpoint service `service` (`studio`, `notebook`) are
+/// reached through from `context`: the VPC's endpoint of that service, else the public
+/// endpoint.
+pub(crate) fn host_for(
+    svc: &SageMaker,
+    account: &str,
+    context: &NetContext,
+    service: &str,
+) -> Option<String> {
     if let NetContext::Vpc(vpc) = context {
-        let studio = svc
+        let found = svc
             .ec2()
             .vpc_endpoints(account, vpc)
             .into_iter()
-            .find(|e| e.signing_name == "studio" && e.address.is_some());
-        if let Some(e) = studio {
+            .find(|e| e.signing_name == service && e.address.is_some());
+        if let Some(e) = found {
             return e.address;
         }
     }
@@ -110,7 +122,7 @@ pub(crate) fn studio_host(svc: &SageMaker, account: &str, context: &NetContext) 
 }
 
 /// A sign-in token waiting to be used.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SignIn {
     pub account: String,
     pub domain_id: String,
@@ -122,6 +134,13 @@ pub(crate) struct SignIn {
     pub landing: Option<String>,
 }
 
+impl Bearer for SignIn {
+    const TABLE: &'static str = "sagemaker.studio_sign_in";
+    fn expires_at(&self) -> f64 {
+        self.expires_at
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Creds {
     access_key_id: String,
@@ -130,47 +149,75 @@ struct Creds {
     expiration: f64,
 }
 
-/// A signed-in Studio session.
-#[derive(Debug, Clone)]
-struct Session {
+/// A signed-in Studio session, kept under the digest of its cookie. The container
+/// credentials endpoint's authorization token is derived from the cookie
+/// ([`credential_token`]); only its digest is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Session {
     account: String,
     domain_id: String,
     profile: String,
     space: Option<String>,
     context: NetContext,
     expires_at: f64,
-    /// The container credentials endpoint's authorization token.
-    credential_token: String,
+    /// The digest of the container credentials endpoint's authorization token.
+    credential_digest: String,
+    /// The execution role's credentials, minted again after a restart.
+    #[serde(skip)]
     creds: Option<Creds>,
     /// `http://host:port/studio/<domain>/`: where this session reaches Studio.
     base_url: String,
+    /// The sign-in's `LandingUri` (Studio or Studio Classic).
+    #[serde(default)]
+    landing: Option<String>,
 }
 
-/// Sign-in tokens and sessions, in memory.
-#[derive(Default)]
-pub(crate) struct Tokens {
-    sign_ins: HashMap<String, SignIn>,
-    sessions: HashMap<String, Session>,
+impl Bearer for Session {
+    const TABLE: &'static str = "sagemaker.studio_session";
+    fn expires_at(&self) -> f64 {
+        self.expires_at
+    }
 }
 
-fn random_token() -> Result<String, AwsError> {
-    let k = storage::keyring::random_key().map_err(AwsError::internal)?;
-    Ok(URL_SAFE_NO_PAD.encode(&k[..]))
+/// The container credentials endpoint's authorization token of the session with cookie
+/// `session_id`.
+fn credential_token(session_id: &str) -> String {
+    derived(session_id, "studio container credentials")
 }
 
 impl SageMaker {
-    /// Issues a single-use sign-in token.
+    /// Issues a single-use sign-in token; its record is queued for the store.
     pub(crate) fn issue_sign_in(&self, sign_in: SignIn) -> Result<String, AwsError> {
-        let token = random_token()?;
-        let now = time::now();
-        let mut t = self
-            .tokens
-            .lock()
-            .map_err(|_| AwsError::internal("studio token lock poisoned"))?;
-        t.sign_ins.retain(|_, s| s.expires_at > now);
-        t.sessions.retain(|_, s| s.expires_at > now);
-        t.sign_ins.insert(token.clone(), sign_in);
+        let (token, pending) = self.issue_with(sign_in, |b| self.store().submit(b))?;
+        drop(pending);
         Ok(token)
+    }
+
+    /// Issues a single-use sign-in token for `call`; its record commits with the call's
+    /// audit record.
+    pub(crate) async fn issue_sign_in_for(
+        &self,
+        call: &Call,
+        sign_in: SignIn,
+    ) -> Result<String, AwsError> {
+        let (token, pending) = self.issue_with(sign_in, |b| call.submit(b))?;
+        pending.await?;
+        Ok(token)
+    }
+
+    fn issue_with<P>(
+        &self,
+        sign_in: SignIn,
+        submit: impl FnOnce(Batch) -> P,
+    ) -> Result<(String, P), AwsError> {
+        let token = random_token()?;
+        let mut batch = Batch::new();
+        let mut t = self.tokens()?;
+        t.sweep(time::now(), &mut batch);
+        t.sign_ins.insert(digest(&token), sign_in, &mut batch);
+        // Queued under the lock: records of one token commit in the order they change.
+        let pending = submit(batch);
+        Ok((token, pending))
     }
 }
 
@@ -192,7 +239,7 @@ impl RawHandler for StudioPages {
     }
 }
 
-fn respond(status: u16, content_type: &str, data: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn respond(status: u16, content_type: &str, data: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(body::full(data));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Ok(v) = http::HeaderValue::from_str(content_type) {
@@ -205,11 +252,11 @@ fn respond(status: u16, content_type: &str, data: impl Into<Bytes>) -> Response<
     r
 }
 
-fn json_response(status: u16, v: &Value) -> Response<Body> {
+pub(crate) fn json_response(status: u16, v: &Value) -> Response<Body> {
     respond(status, "application/json", v.to_string())
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -224,7 +271,7 @@ fn escape(s: &str) -> String {
     out
 }
 
-fn page(title: &str, content: &str) -> String {
+pub(crate) fn page(title: &str, content: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}table{{border-collapse:collapse}}\
@@ -234,7 +281,7 @@ fn page(title: &str, content: &str) -> String {
     )
 }
 
-fn error_page(status: u16, message: &str) -> Response<Body> {
+pub(crate) fn error_page(status: u16, message: &str) -> Response<Body> {
     respond(
         status,
         "text/html; charset=utf-8",
@@ -248,7 +295,7 @@ fn error_page(status: u16, message: &str) -> Response<Body> {
     )
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -256,14 +303,15 @@ fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn cookie(req: &http::Request<Bytes>) -> Option<String> {
+/// The value of cookie `name`.
+pub(crate) fn cookie(req: &http::Request<Bytes>, name: &str) -> Option<String> {
     req.headers()
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 
@@ -318,15 +366,18 @@ async fn sign_in(
         return error_page(403, EXPIRED);
     };
     let now = time::now();
+    let key = digest(token);
+    // Using the token deletes its record, durably, whatever happens next.
+    let mut batch = Batch::new();
     let sign_in = {
-        let Ok(mut t) = svc.tokens.lock() else {
+        let Ok(mut t) = svc.tokens() else {
             return error_page(500, "internal error");
         };
-        match t.sign_ins.get(token) {
-            None => return error_page(403, EXPIRED),
+        match t.sign_ins.get(&key) {
+            None => None,
             Some(s) if s.expires_at <= now => {
-                t.sign_ins.remove(token);
-                return error_page(403, EXPIRED);
+                t.sign_ins.take(&key, &mut batch);
+                None
             }
             // Another domain's URL with this token: invalid here, still good at its own.
             Some(s) if s.domain_id != domain_id => return error_page(403, EXPIRED),
@@ -335,28 +386,23 @@ async fn sign_in(
                     opened = %context.describe(), "studio sign-in from another network context refused");
                 return error_page(403, INSUFFICIENT);
             }
-            Some(_) => match t.sign_ins.remove(token) {
-                Some(s) => s,
-                None => return error_page(403, EXPIRED),
-            },
+            Some(_) => t.sign_ins.take(&key, &mut batch),
         }
     };
-    let Some(host) = req
+    let Some(sign_in) = sign_in else {
+        let _ = svc.store().submit(batch).await;
+        return error_page(403, EXPIRED);
+    };
+    let host = req
         .request
         .headers()
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-    else {
+        .map(str::to_string);
+    let session_id = random_token();
+    let (Some(host), Ok(session_id)) = (host, session_id) else {
+        let _ = svc.store().submit(batch).await;
         return error_page(400, "the request has no Host header");
-    };
-    let session_id = match random_token() {
-        Ok(t) => t,
-        Err(_) => return error_page(500, "internal error"),
-    };
-    let credential_token = match random_token() {
-        Ok(t) => t,
-        Err(_) => return error_page(500, "internal error"),
     };
     let mut session = Session {
         account: sign_in.account.clone(),
@@ -365,16 +411,27 @@ async fn sign_in(
         space: sign_in.space.clone(),
         context,
         expires_at: now + sign_in.session_seconds as f64,
-        credential_token,
+        credential_digest: digest(&credential_token(&session_id)),
         creds: None,
         base_url: format!("http://{host}{PREFIX}{domain_id}/"),
+        landing: sign_in.landing.clone(),
     };
-    match mint(svc, &session, sign_in.landing.as_deref()).await {
+    match mint(svc, &session).await {
         Ok(c) => session.creds = Some(c),
-        Err(e) => return error_page(403, &e.message),
+        Err(e) => {
+            let _ = svc.store().submit(batch).await;
+            return error_page(403, &e.message);
+        }
     }
-    if let Ok(mut t) = svc.tokens.lock() {
-        t.sessions.insert(session_id.clone(), session);
+    let pending = match svc.tokens() {
+        Ok(mut t) => {
+            t.sessions.insert(digest(&session_id), session, &mut batch);
+            svc.store().submit(batch)
+        }
+        Err(_) => return error_page(500, "internal error"),
+    };
+    if pending.await.is_err() {
+        return error_page(500, "internal error");
     }
     let mut r = respond(302, "text/plain", "");
     let location = format!("{PREFIX}{domain_id}/home");
@@ -426,9 +483,9 @@ fn session_of(
     domain_id: &str,
     context: &NetContext,
 ) -> Result<(String, Session), NoSession> {
-    let id = cookie(&req.request).ok_or(NoSession::SignedOut)?;
-    let t = svc.tokens.lock().map_err(|_| NoSession::Internal)?;
-    match t.sessions.get(&id) {
+    let id = cookie(&req.request, COOKIE).ok_or(NoSession::SignedOut)?;
+    let t = svc.tokens().map_err(|_| NoSession::Internal)?;
+    match t.sessions.get(&digest(&id)) {
         Some(s) if s.domain_id == domain_id && s.expires_at > time::now() => {
             if &s.context != context {
                 return Err(NoSession::Elsewhere);
@@ -509,7 +566,8 @@ fn vpc_only_policy(vpc: &str) -> String {
 
 /// Mints the execution role's credentials for a session (SageMaker assumes the role) and
 /// records them as a Studio app's.
-async fn mint(svc: &SageMaker, s: &Session, landing: Option<&str>) -> Result<Creds, AwsError> {
+async fn mint(svc: &SageMaker, s: &Session) -> Result<Creds, AwsError> {
+    let landing = s.landing.as_deref();
     let (domain, profile, space) = docs(svc, s)?;
     let role = execution_role(&domain, &profile, space.as_ref())
         .ok_or_else(|| crate::errors::validation("the user profile has no execution role"))?;
@@ -603,16 +661,17 @@ async fn mint(svc: &SageMaker, s: &Session, landing: Option<&str>) -> Result<Cre
     })
 }
 
-/// The session's credentials, minted again when they have less than five minutes left.
-async fn current_creds(svc: &SageMaker, id: &str, s: &Session) -> Result<Creds, AwsError> {
+/// The session's credentials (kept under digest `key`), minted again when they have less
+/// than five minutes left or were lost in a restart.
+async fn current_creds(svc: &SageMaker, key: &str, s: &Session) -> Result<Creds, AwsError> {
     if let Some(c) = &s.creds
         && c.expiration - time::now() > 300.0
     {
         return Ok(c.clone());
     }
-    let fresh = mint(svc, s, None).await?;
-    if let Ok(mut t) = svc.tokens.lock()
-        && let Some(live) = t.sessions.get_mut(id)
+    let fresh = mint(svc, s).await?;
+    if let Ok(mut t) = svc.tokens()
+        && let Some(live) = t.sessions.get_mut(key)
     {
         live.creds = Some(fresh.clone());
     }
@@ -646,7 +705,7 @@ fn endpoint_variable(service_name: &str) -> Option<&'static str> {
 /// without an endpoint go (instead of AWS's public endpoints, with the app's credentials).
 const NO_ROUTE: &str = "http://127.0.0.1:9";
 
-/// The app environment of a session.
+/// The app environment of the session with cookie `id`.
 async fn environment(svc: &SageMaker, id: &str, s: &Session) -> Result<Value, AwsError> {
     let (domain, profile, space) = docs(svc, s)?;
     let role = execution_role(&domain, &profile, space.as_ref());
@@ -658,7 +717,7 @@ async fn environment(svc: &SageMaker, id: &str, s: &Session) -> Result<Value, Aw
     );
     env.insert(
         "AWS_CONTAINER_AUTHORIZATION_TOKEN".into(),
-        json!(s.credential_token),
+        json!(credential_token(id)),
     );
     env.insert("AWS_DEFAULT_REGION".into(), json!(svc.region()));
     env.insert("AWS_REGION".into(), json!(svc.region()));
@@ -681,7 +740,7 @@ async fn environment(svc: &SageMaker, id: &str, s: &Session) -> Result<Value, Aw
         env.insert("AWS_ENDPOINT_URL".into(), json!(format!("http://{addr}")));
         endpoints.insert("public".into(), json!(format!("http://{addr}")));
     }
-    let _ = current_creds(svc, id, s).await?;
+    let _ = current_creds(svc, &digest(id), s).await?;
     Ok(json!({
         "DomainId": s.domain_id,
         "UserProfileName": s.profile,
@@ -706,15 +765,15 @@ async fn credentials(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let found = svc.tokens.lock().ok().and_then(|t| {
+    let presented = presented.map(|p| digest(&p));
+    let found = svc.tokens().ok().and_then(|t| {
         t.sessions
-            .iter()
-            .find(|(_, s)| {
-                presented.as_deref() == Some(s.credential_token.as_str())
+            .find(|s| {
+                presented.as_deref() == Some(s.credential_digest.as_str())
                     && s.domain_id == domain_id
                     && s.expires_at > time::now()
             })
-            .map(|(id, s)| (id.clone(), s.clone()))
+            .map(|(key, s)| (key.clone(), s.clone()))
     });
     let Some((id, s)) = found else {
         return json_response(403, &json!({"message": "invalid authorization token"}));
@@ -1006,7 +1065,7 @@ mod tests {
             }
         }
         // The token issued for another domain was consumed by nothing.
-        assert!(svc.tokens.lock().unwrap().sign_ins.contains_key(&token));
+        assert!(svc.tokens().unwrap().sign_ins.contains(&digest(&token)));
     }
 
     #[test]
@@ -1015,7 +1074,7 @@ mod tests {
             .header("cookie", "a=1; studio-session=abc; b=2")
             .body(Bytes::new())
             .unwrap();
-        assert_eq!(cookie(&req).as_deref(), Some("abc"));
+        assert_eq!(cookie(&req, COOKIE).as_deref(), Some("abc"));
         assert_eq!(query_param("x=1&token=t0k", "token"), Some("t0k"));
         assert_eq!(query_param("x=1", "token"), None);
         assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");

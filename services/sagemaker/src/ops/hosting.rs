@@ -46,7 +46,7 @@ pub(super) fn authorize(
     let mut auth = if op == "UpdateEndpoint" {
         Authorization::check(existing(svc, call, op, kind, &id, &path, input))
     } else {
-        Authorization::check(creating(svc, call, op, resource_arn.clone(), input)?)
+        creating(svc, call, op, resource_arn.clone(), input)?
     };
     if let Some(role) = string(input, &["ExecutionRoleArn"]).filter(|_| op == "CreateModel") {
         auth = auth.and(pass_role(call, &role, &resource_arn));

@@ -110,7 +110,7 @@ pub(super) fn authorize(
     let kind = kind_of(op);
     let (_, path) = target(kind, input)?;
     let job_arn = arn_in(svc, call, kind, &path);
-    let mut auth = Authorization::check(creating(svc, call, op, job_arn.clone(), input)?);
+    let mut auth = creating(svc, call, op, job_arn.clone(), input)?;
     for role in passed_roles(op, input) {
         auth = auth.and(pass_role(call, &role, &job_arn));
     }

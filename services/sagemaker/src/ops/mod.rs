@@ -1,7 +1,7 @@
 //! The SageMaker API. Every operation is a request type holding its input as the model
 //! spells it; [`authorize`] declares its checks and [`handle`] does the work. The families
 //! live in their own modules: Studio ([`studio`]), jobs ([`jobs`]), hosting ([`hosting`]),
-//! notebook instances ([`notebooks`]), tags and Search ([`tagging`]).
+//! notebook instances ([`notebooks`]), tags ([`tagging`]) and Search ([`search`]).
 //!
 //! A check is `sagemaker:<Operation>` on the resource's ARN (`*` for List* and Search), with
 //! the resource's tags (`aws:ResourceTag/*`, `sagemaker:ResourceTag/*`) when it exists, the
@@ -13,6 +13,7 @@
 mod hosting;
 mod jobs;
 mod notebooks;
+mod search;
 mod studio;
 mod tagging;
 
@@ -148,6 +149,7 @@ operations!(
     StopNotebookInstance,
     UpdateNotebookInstance,
     DeleteNotebookInstance,
+    CreatePresignedNotebookInstanceUrl,
     CreateNotebookInstanceLifecycleConfig,
     DescribeNotebookInstanceLifecycleConfig,
     ListNotebookInstanceLifecycleConfigs,
@@ -201,7 +203,10 @@ fn authorize(
     if !input.is_object() {
         return Err(validation("the request must be a JSON object"));
     }
-    if op.starts_with("List") && op != "ListTags" || op == "Search" {
+    if op == "Search" {
+        return Ok(Authorization::check(search::check(svc, call, input)?));
+    }
+    if op.starts_with("List") && op != "ListTags" {
         return Ok(Authorization::check(base(svc, call, op, "*".into())));
     }
     match op {
@@ -227,6 +232,13 @@ fn authorize(
         | "UpdateNotebookInstance"
         | "CreateNotebookInstanceLifecycleConfig" => notebooks::authorize(svc, call, op, input),
         "AddTags" | "DeleteTags" | "ListTags" => tagging::authorize(svc, call, op, input),
+        "CreatePresignedNotebookInstanceUrl" => {
+            let kind = Kind::NotebookInstance;
+            let (id, path) = target(kind, input)?;
+            Ok(Authorization::check(existing(
+                svc, call, op, kind, &id, &path, input,
+            )))
+        }
         _ => {
             let kind = target_kind(op)
                 .ok_or_else(|| AwsError::internal(format!("no authorization declared for {op}")))?;
@@ -288,6 +300,7 @@ async fn handle(
         "StopNotebookInstance" => notebooks::stop(svc, call, input).await,
         "UpdateNotebookInstance" => notebooks::update(svc, call, input).await,
         "DeleteNotebookInstance" => notebooks::delete(svc, call, input).await,
+        "CreatePresignedNotebookInstanceUrl" => notebooks::presigned_url(svc, call, input).await,
         "CreateNotebookInstanceLifecycleConfig" => {
             notebooks::create_lifecycle_config(svc, call, input).await
         }
@@ -300,7 +313,7 @@ async fn handle(
         "AddTags" => tagging::add_tags(svc, call, input).await,
         "DeleteTags" => tagging::delete_tags(svc, call, input).await,
         "ListTags" => tagging::list_tags(svc, call, &input),
-        "Search" => tagging::search(svc, call, &input),
+        "Search" => search::search(svc, call, &input),
         _ if op.starts_with("Describe") => {
             let kind = target_kind(op)
                 .ok_or_else(|| AwsError::internal(format!("no handler for {op}")))?;
@@ -482,22 +495,47 @@ pub(crate) fn existing(
     )
 }
 
-/// A check of a create: the request's tags (with the Studio app's automatic tags) and the
-/// operation's keys.
+/// The checks of a create: `op` with the request's tags (with the Studio app's automatic
+/// tags) and the operation's keys; and, when the new resource gets any of those tags,
+/// `sagemaker:AddTags` on it with `sagemaker:TaggingAction = op` and the same request tags,
+/// as SageMaker authorizes tagging on creation.
 pub(crate) fn creating(
     svc: &SageMaker,
     call: &Call,
     op: &str,
     resource_arn: String,
     input: &Value,
-) -> Result<Check, AwsError> {
+) -> Result<Authorization, AwsError> {
     let studio = svc.studio_context(call);
     let request_tags = tags::requested(&tags::from_input(input, "Tags")?, studio.as_ref());
-    let check = tags::with_request_tags(base(svc, call, op, resource_arn), &request_tags);
-    Ok(with_keys(
+    let check = tags::with_request_tags(base(svc, call, op, resource_arn.clone()), &request_tags);
+    let mut auth = Authorization::check(with_keys(
         check,
         keys::for_operation(op, input, &facts(svc, call, input)),
-    ))
+    ));
+    if !request_tags.is_empty() {
+        auth = auth.and(tagging_on_create(
+            svc,
+            call,
+            op,
+            resource_arn,
+            &request_tags,
+        ));
+    }
+    Ok(auth)
+}
+
+/// `sagemaker:AddTags` on a resource `op` creates with `tags`.
+pub(crate) fn tagging_on_create(
+    svc: &SageMaker,
+    call: &Call,
+    op: &str,
+    resource_arn: String,
+    tags: &[Tag],
+) -> Check {
+    let check =
+        base(svc, call, "AddTags", resource_arn).with("sagemaker:TaggingAction", op.to_string());
+    tags::with_request_tags(check, tags)
 }
 
 /// `iam:PassRole` of `role` to SageMaker for `resource_arn`.
@@ -809,7 +847,14 @@ mod tests {
             assert!(ops.contains_key(*op), "{op} is not in the trimmed model");
             let generic = op.starts_with("List") || *op == "Search" || target_kind(op).is_some();
             assert!(
-                generic || ["AddTags", "DeleteTags", "CreatePresignedDomainUrl"].contains(op),
+                generic
+                    || [
+                        "AddTags",
+                        "DeleteTags",
+                        "CreatePresignedDomainUrl",
+                        "CreatePresignedNotebookInstanceUrl"
+                    ]
+                    .contains(op),
                 "{op}"
             );
         }

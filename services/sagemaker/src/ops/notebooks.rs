@@ -12,7 +12,9 @@ use super::{
 };
 use crate::errors::validation;
 use crate::kinds::Kind;
+use crate::notebook::{NotebookSignIn, PREFIX, URL_LIFETIME};
 use crate::state::{Pending, Resource};
+use crate::studio::{NetContext, host_for};
 use crate::validate::{self, NAME_PATTERN};
 use crate::{SERVICE_PRINCIPAL, SageMaker, tags, time};
 
@@ -28,7 +30,7 @@ pub(super) fn authorize(
     let mut auth = if op == "UpdateNotebookInstance" {
         Authorization::check(existing(svc, call, op, kind, &id, &path, input))
     } else {
-        Authorization::check(creating(svc, call, op, resource_arn.clone(), input)?)
+        creating(svc, call, op, resource_arn.clone(), input)?
     };
     if let Some(role) = string(input, &["RoleArn"]).filter(|_| kind == Kind::NotebookInstance) {
         auth = auth.and(pass_role(call, &role, &resource_arn));
@@ -344,6 +346,43 @@ pub(super) async fn delete(svc: &SageMaker, call: &Call, input: Value) -> Result
     })
     .await?;
     Ok(json!({}))
+}
+
+/// `CreatePresignedNotebookInstanceUrl`: a URL that opens the instance's page, good for
+/// five minutes and once, from the network context of the request only.
+pub(super) async fn presigned_url(
+    svc: &SageMaker,
+    call: &Call,
+    input: Value,
+) -> Result<Value, AwsError> {
+    let (id, name) = names(&input)?;
+    let a = arn_in(svc, call, Kind::NotebookInstance, &name);
+    let found = svc.read(|st| {
+        Ok(st
+            .get(call.account(), Kind::NotebookInstance, &id)
+            .is_some())
+    })?;
+    if !found {
+        return Err(missing(Kind::NotebookInstance, &name, &a));
+    }
+    let session_seconds = input
+        .get("SessionExpirationDurationInSeconds")
+        .and_then(Value::as_u64)
+        .unwrap_or(43_200);
+    let context = NetContext::of_call(call);
+    let host = host_for(svc, call.account(), &context, "notebook")
+        .ok_or_else(|| AwsError::internal("the public endpoint is not listening"))?;
+    let sign_in = NotebookSignIn {
+        account: call.account().to_string(),
+        name: name.clone(),
+        context,
+        expires_at: time::of_call(call) + URL_LIFETIME,
+        session_seconds,
+    };
+    let token = svc.issue_notebook_sign_in(call, sign_in).await?;
+    Ok(json!({
+        "AuthorizedUrl": format!("http://{host}{PREFIX}{name}?authToken={token}")
+    }))
 }
 
 pub(super) async fn create_lifecycle_config(

@@ -68,7 +68,7 @@ pub(super) fn authorize(
     op: &'static str,
     input: &Value,
 ) -> Result<Authorization, AwsError> {
-    let (check, resource_arn) = match op {
+    let (auth, resource_arn) = match op {
         "CreateDomain" => {
             let a = arn_in(svc, call, Kind::Domain, &new_domain_id(call));
             (creating(svc, call, op, a.clone(), input)?, a)
@@ -87,10 +87,10 @@ pub(super) fn authorize(
             };
             let (id, path) = target(kind, input)?;
             let check = existing(svc, call, op, kind, &id, &path, input);
-            (check, arn_in(svc, call, kind, &path))
+            (Authorization::check(check), arn_in(svc, call, kind, &path))
         }
     };
-    let mut auth = Authorization::check(check);
+    let mut auth = auth;
     for role in passed_roles(op, input) {
         auth = auth.and(pass_role(call, &role, &resource_arn));
     }
@@ -867,8 +867,30 @@ pub(super) async fn create_app(
         }),
     );
     let studio = svc.studio_context(call);
+    // The domain's tags and (for a user profile's app) the profile's are added to the apps
+    // they launch; the request's own tags win, then the profile's.
+    let inherited = svc.read(|st| {
+        let mut t = st
+            .get(call.account(), Kind::Domain, &domain_id)
+            .map(|r| r.tags.clone())
+            .unwrap_or_default();
+        if let Some(p) = opt(&input, "UserProfileName")
+            && let Some(r) = st.get(
+                call.account(),
+                Kind::UserProfile,
+                &format!("{domain_id}/{p}"),
+            )
+        {
+            t = tags::merged(&t, &r.tags);
+        }
+        t.retain(|x| !x.key.starts_with("sagemaker:"));
+        Ok(t)
+    })?;
     let tags = domain_tags(
-        tags::requested(&tags::from_input(&input, "Tags")?, studio.as_ref()),
+        tags::merged(
+            &inherited,
+            &tags::requested(&tags::from_input(&input, "Tags")?, studio.as_ref()),
+        ),
         &string(&domain, &["DomainArn"]).unwrap_or_default(),
     );
     let mut r = new_resource(call, Kind::App, id, app_arn.clone(), doc, tags);
@@ -988,7 +1010,7 @@ pub(super) async fn create_presigned_domain_url(
         session_seconds,
         landing: opt(&input, "LandingUri").map(str::to_string),
     };
-    let token = svc.issue_sign_in(sign_in)?;
+    let token = svc.issue_sign_in_for(call, sign_in).await?;
     Ok(json!({
         "AuthorizedUrl": format!("http://{host}{}{domain_id}/auth?token={token}", crate::studio::PREFIX)
     }))
