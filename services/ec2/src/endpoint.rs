@@ -70,6 +70,12 @@ pub fn endpoint_services(region: &str) -> Vec<ServiceInfo> {
             format!("studio.{r}.sagemaker.aws"),
         ),
         s(
+            format!("aws.sagemaker.{r}.notebook"),
+            "notebook",
+            interface,
+            format!("notebook.{r}.sagemaker.aws"),
+        ),
+        s(
             "com.amazonaws.iam".into(),
             "iam",
             interface,
