@@ -257,6 +257,7 @@ impl Running {
         println!("ready http://{}", self.addr);
         flush();
         shutdown_signal().await;
+        self.stack.stop().await;
         drop(Arc::new(self.gateway));
     }
 }

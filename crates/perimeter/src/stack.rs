@@ -94,4 +94,9 @@ impl Stack {
         self.sagemaker.install(gateway);
         Ok(())
     }
+
+    /// Work to finish before the process exits: buffered flow-log records go out.
+    pub async fn stop(&self) {
+        self.ec2.flush_s3().await;
+    }
 }
