@@ -314,3 +314,38 @@ impl Harness {
         }
     }
 }
+
+impl Harness {
+    /// The operations `service` serves, sorted by name.
+    pub fn operations(&self, service: &str) -> Vec<&'static str> {
+        let mut ops: Vec<&'static str> = self
+            .gateway
+            .inner
+            .services
+            .get(service)
+            .map(|d| d.handlers.keys().copied().collect())
+            .unwrap_or_default();
+        ops.sort_unstable();
+        ops
+    }
+
+    /// A fuzzed request of `service`: byte 0 picks an operation (see [`Harness::operations`]),
+    /// the rest is its JSON input after `fill` replaced the placeholders of fixture identifiers.
+    /// It runs as [`Harness::run`] does; input that is not JSON is ignored.
+    pub fn request(&self, service: &str, data: &[u8], fill: impl Fn(&str) -> String) {
+        let Some((&which, body)) = data.split_first() else {
+            return;
+        };
+        let ops = self.operations(service);
+        let Some(op) = ops.get(which as usize % ops.len().max(1)) else {
+            return;
+        };
+        let Ok(text) = std::str::from_utf8(body) else {
+            return;
+        };
+        let Ok(input) = serde_json::from_str::<serde_json::Value>(&fill(text)) else {
+            return;
+        };
+        let _ = self.run(service, op, input);
+    }
+}

@@ -52,6 +52,8 @@ const REBUILD: usize = 512;
 
 struct Env {
     harness: gateway::fuzzing::Harness,
+    /// A VPC, one of its subnets and one of its security groups.
+    ids: [String; 3],
 }
 
 impl Env {
@@ -75,18 +77,27 @@ impl Env {
             );
             vpc = v["Vpc"]["VpcId"].as_str().unwrap_or_default().to_string();
         }
+        let (mut subnet, mut sg) = (String::new(), String::new());
         for i in 0..7 {
-            ok(
+            let s = ok(
                 "CreateSubnet",
                 serde_json::json!({"VpcId": vpc, "CidrBlock": format!("10.2.{i}.0/24")}),
             );
-            ok(
+            subnet = s["Subnet"]["SubnetId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let g = ok(
                 "CreateSecurityGroup",
                 serde_json::json!({"VpcId": vpc, "GroupName": format!("sg{i}"),
                                    "Description": "fuzzing"}),
             );
+            sg = g["GroupId"].as_str().unwrap_or_default().to_string();
         }
-        Env { harness }
+        Env {
+            harness,
+            ids: [vpc, subnet, sg],
+        }
     }
 }
 
@@ -125,5 +136,24 @@ pub fn next_token(data: &[u8]) {
                 20,
             );
         }
+    });
+}
+
+/// Placeholders a fuzzed EC2 request may use for the fixture's VPC, subnet and security group.
+pub const PLACEHOLDERS: [&str; 3] = ["VPC-ID", "SUBNET-ID", "SG-ID"];
+
+/// Byte 0 picks an EC2 operation (in name order), the rest is its input as JSON (the form the
+/// EC2 protocol decodes to), in which [`PLACEHOLDERS`] stand for the fixture's identifiers. It
+/// is validated against the model as the gateway does, then declared and handled (rules,
+/// ports, protocols, CIDR blocks, endpoints, flow logs): AWS errors, never a panic.
+pub fn request(data: &[u8]) {
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        env.harness.request("ec2", data, |text| {
+            let mut out = text.to_string();
+            for (p, v) in PLACEHOLDERS.iter().zip(&env.ids) {
+                out = out.replace(p, v);
+            }
+            out
+        });
     });
 }

@@ -89,3 +89,17 @@ pub fn next_token(data: &[u8]) {
         );
     });
 }
+
+/// Byte 0 picks IAM (even) or STS (odd), byte 1 an operation of it (in name order), the rest is
+/// its JSON input over the fixture of [`next_token`] (users, groups and roles `u1`..`u3`,
+/// `g1`..`g3`, `r1`..`r3`). It is validated, declared and handled (policy documents, names,
+/// ARNs, sessions, MFA devices, access keys): AWS errors, never a panic.
+pub fn request(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let service = if which % 2 == 0 { "iam" } else { "sts" };
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        env.harness.request(service, rest, str::to_string);
+    });
+}

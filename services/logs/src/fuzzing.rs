@@ -107,3 +107,12 @@ pub fn next_token(data: &[u8]) {
         );
     });
 }
+
+/// Byte 0 picks a CloudWatch Logs operation (in name order), the rest is its JSON input over the fixture
+/// of [`next_token`]. It is validated, declared and handled (events, metric and subscription filters, retention, tags): AWS
+/// errors, never a panic.
+pub fn request(data: &[u8]) {
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        env.harness.request("logs", data, str::to_string);
+    });
+}

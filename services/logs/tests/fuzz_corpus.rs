@@ -25,3 +25,17 @@ fn next_tokens_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/next_tokens");
     gateway::fuzzing::replay(&dir, logs::fuzzing::next_token);
 }
+
+/// `fuzz/corpus/service_requests/`: the inputs whose byte 0 picks CloudWatch Logs (2 modulo 5),
+/// through its entry point of that target.
+#[test]
+fn service_requests_corpus() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/service_requests");
+    gateway::fuzzing::replay(&dir, |data| {
+        if let Some((&service, rest)) = data.split_first()
+            && service % 5 == 2
+        {
+            logs::fuzzing::request(rest);
+        }
+    });
+}

@@ -14,6 +14,9 @@ const REBUILD: usize = 512;
 struct Env {
     harness: Harness,
     root: String,
+    /// The last OU and account created.
+    ou: String,
+    account: String,
 }
 
 impl Env {
@@ -47,11 +50,16 @@ impl Env {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let mut ou = String::new();
         for name in ["ou1", "ou2", "ou3"] {
-            ok(
+            let made = ok(
                 "CreateOrganizationalUnit",
                 json!({"ParentId": root, "Name": name, "Tags": [{"Key": "k", "Value": name}]}),
             );
+            ou = made["OrganizationalUnit"]["Id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
         }
         for (i, name) in ["a", "b"].iter().enumerate() {
             ok(
@@ -59,7 +67,19 @@ impl Env {
                 json!({"AccountName": name, "Email": format!("{name}{i}@example.com")}),
             );
         }
-        Env { harness, root }
+        let accounts = ok("ListAccounts", json!({}));
+        let account = accounts["Accounts"]
+            .as_array()
+            .and_then(|a| a.last())
+            .and_then(|a| a["Id"].as_str())
+            .unwrap_or_default()
+            .to_string();
+        Env {
+            harness,
+            root,
+            ou,
+            account,
+        }
     }
 }
 
@@ -117,5 +137,25 @@ pub fn next_token(data: &[u8]) {
             &token,
             20,
         );
+    });
+}
+
+/// Placeholders a fuzzed Organizations request may use for the fixture's root, an OU and an
+/// account.
+pub const PLACEHOLDERS: [&str; 3] = ["ROOT-ID", "OU-ID", "ACCOUNT-ID"];
+
+/// Byte 0 picks an Organizations operation (in name order), the rest is its JSON input, in
+/// which [`PLACEHOLDERS`] stand for the fixture's identifiers. It is validated, declared and
+/// handled (policy content of every type, moves, tags): AWS errors, never a panic.
+pub fn request(data: &[u8]) {
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        let values = [&env.root, &env.ou, &env.account];
+        env.harness.request("organizations", data, |text| {
+            let mut out = text.to_string();
+            for (p, v) in PLACEHOLDERS.iter().zip(values) {
+                out = out.replace(p, v);
+            }
+            out
+        });
     });
 }

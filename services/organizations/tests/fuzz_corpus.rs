@@ -7,3 +7,18 @@ fn next_tokens_corpus() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/next_tokens");
     gateway::fuzzing::replay(&dir, organizations::fuzzing::next_token);
 }
+
+/// `fuzz/corpus/service_requests/`: the inputs whose byte 0 picks Organizations (4 modulo 5),
+/// through its entry point of that target.
+#[test]
+fn service_requests_corpus() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/service_requests");
+    gateway::fuzzing::replay(&dir, |data| {
+        if let Some((&service, rest)) = data.split_first()
+            && service % 5 == 4
+        {
+            organizations::fuzzing::request(rest);
+        }
+    });
+}

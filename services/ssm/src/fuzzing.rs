@@ -81,3 +81,12 @@ pub fn next_token(data: &[u8]) {
         );
     });
 }
+
+/// Byte 0 picks a SSM operation (in name order), the rest is its JSON input over the fixture
+/// of [`next_token`]. It is validated, declared and handled (parameter names and selectors, tiers, policies, labels): AWS
+/// errors, never a panic.
+pub fn request(data: &[u8]) {
+    gateway::fuzzing::with_env(&ENV, REBUILD, Env::new, |env| {
+        env.harness.request("ssm", data, str::to_string);
+    });
+}
