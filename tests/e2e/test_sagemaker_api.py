@@ -9,7 +9,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from conftest import ACCOUNT, REGION, Server
-from test_sagemaker_env import ALLOW_ALL, Env, code, denied, doc, message, sign_in, studio_base, wait_for
+from test_sagemaker_env import ALLOW_ALL, Env, cli_as, code, denied, doc, message, sign_in, studio_base, wait_for
 
 IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.0-1-cpu-py3"
 ALGORITHM = {"TrainingImage": IMAGE, "TrainingInputMode": "File"}
@@ -270,6 +270,74 @@ def test_tags_and_their_condition_keys(server, env):
     # aws-cli, unchanged.
     rc, out, _ = server.cli("sagemaker", "list-tags", "--resource-arn", arn)
     assert {"Key": "owner", "Value": "bea"} in out["Tags"]
+
+
+def test_tagging_on_create_needs_add_tags(server, env):
+    """SageMaker authorizes `sagemaker:AddTags` on a resource a Create* request tags, with
+    `sagemaker:TaggingAction` naming the create and the request's tags as condition keys."""
+    role = env.job_role
+    creator = {"Effect": "Allow", "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateModel",
+                                             "sagemaker:ListTags", "iam:PassRole"], "Resource": "*"}
+    team = [{"Key": "team", "Value": "a"}]
+    plain = env.person("CreatorWithoutTagging", creator)
+    sm = plain("sagemaker")
+    # Without tags the create permission suffices.
+    sm.create_training_job(**training("untagged-create", role))
+    # With tags, AddTags too.
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**training("tagged-create", role, Tags=team))
+    denied(e, "sagemaker:AddTags", "because no identity-based policy allows the sagemaker:AddTags action")
+    assert "training-job/tagged-create" in message(e)
+    with pytest.raises(ClientError):
+        env.sm.describe_training_job(TrainingJobName="tagged-create")
+    rc, _, err = cli_as(server, plain, "sagemaker", "create-model", "--model-name", "cli-tagged",
+                        "--execution-role-arn", role, "--primary-container", f"Image={IMAGE}",
+                        "--tags", "Key=team,Value=a")
+    assert rc != 0 and "AccessDeniedException" in err and "sagemaker:AddTags on resource" in err, err
+    # AddTags allowed only while creating training jobs (AWS's documented pattern).
+    jobs_only = env.person("CreatorTaggingJobs", creator, {
+        "Effect": "Allow", "Action": "sagemaker:AddTags", "Resource": "*",
+        "Condition": {"StringEquals": {"sagemaker:TaggingAction": "CreateTrainingJob"}}})
+    sm = jobs_only("sagemaker")
+    arn = sm.create_training_job(**training("tagged-create", role, Tags=team))["TrainingJobArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == team
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="tagged-model", ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE}, Tags=team)
+    denied(e, "sagemaker:AddTags", "because no identity-based policy allows the sagemaker:AddTags action")
+    # ... and not on an existing resource (no sagemaker:TaggingAction there).
+    with pytest.raises(ClientError) as e:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "dev"}])
+    denied(e, "sagemaker:AddTags", "because no identity-based policy allows the sagemaker:AddTags action")
+    # The tags are request tags of the AddTags check too.
+    team_only = env.person("CreatorTaggingTeamA", creator, {
+        "Effect": "Allow", "Action": "sagemaker:AddTags", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:RequestTag/team": "a"},
+                      "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}})
+    sm = team_only("sagemaker")
+    sm.create_model(ModelName="team-a-model", ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE}, Tags=team)
+    with pytest.raises(ClientError) as e:
+        sm.create_model(ModelName="team-b-model", ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE},
+                        Tags=[{"Key": "team", "Value": "b"}])
+    denied(e, "sagemaker:AddTags", "because no identity-based policy allows the sagemaker:AddTags action")
+    # An explicit deny of AddTags denies tagged creates whatever else allows them.
+    no_tags = env.person("CreatorNeverTags", ALLOW_ALL, {"Effect": "Deny", "Action": "sagemaker:AddTags", "Resource": "*"})
+    with pytest.raises(ClientError) as e:
+        no_tags("sagemaker").create_model(ModelName="never-tagged", ExecutionRoleArn=role,
+                                          PrimaryContainer={"Image": IMAGE}, Tags=team)
+    denied(e, "sagemaker:AddTags")
+    no_tags("sagemaker").create_model(ModelName="never-tagged", ExecutionRoleArn=role, PrimaryContainer={"Image": IMAGE})
+    # Tags SageMaker generates (and AWS's namespace) cannot be added or removed by users.
+    for tags in ([{"Key": "sagemaker:domain-arn", "Value": "x"}], [{"Key": "aws:cloudformation:stack-name", "Value": "x"}]):
+        with pytest.raises(ClientError) as e:
+            env.sm.add_tags(ResourceArn=arn, Tags=tags)
+        assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        env.sm.delete_tags(ResourceArn=arn, TagKeys=["aws:cloudformation:stack-name"])
+    assert code(e) == "ValidationException"
+    assert message(e) == "System prefix 'aws:' reserved for AWS usage in tag key: aws:cloudformation:stack-name"
+    with pytest.raises(ClientError) as e:
+        env.sm.delete_tags(ResourceArn=arn, TagKeys=["sagemaker:user-profile-arn"])
+    assert code(e) == "ValidationException"
 
 
 def test_search(server, env):

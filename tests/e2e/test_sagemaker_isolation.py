@@ -146,3 +146,32 @@ def test_s10_new_studio_adds_the_user_profile_tag(server):
     arn = sm.create_training_job(**job("new-studio-job", role))["TrainingJobArn"]
     tags = {t["Key"]: t["Value"] for t in env.sm.list_tags(ResourceArn=arn)["Tags"]}
     assert tags == {"sagemaker:domain-arn": domain_arn, "sagemaker:user-profile-arn": profile_arn}
+
+
+def test_studio_needs_add_tags_to_create(server):
+    """Studio tags what it creates, so an execution role allowed to create but not to tag
+    cannot create from Studio (AWS: "If an IAM policy allows Studio ... to create resources but
+    does not allow tagging, AccessDenied errors can occur"); AWS's SMStudioAppPermissionsTagOnCreate
+    statement (AddTags whenever sagemaker:TaggingAction is present) fixes it."""
+    env = Env(server)
+    net = env.network("10.120.0.0/16")
+    role = env.role("StudioRoleNoTagging", {
+        "Effect": "Allow", "Action": ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob",
+                                      "iam:PassRole"], "Resource": "*"})
+    domain = env.domain(net, role, vpc_only=False)
+    domain_arn = env.sm.describe_domain(DomainId=domain)["DomainArn"]
+    env.profile(domain, "untagging")
+    url = env.sm.create_presigned_domain_url(DomainId=domain, UserProfileName="untagging",
+                                             LandingUri="app:JupyterServer:")["AuthorizedUrl"]
+    sm, environment = app_clients(server, url)
+    with pytest.raises(ClientError) as e:
+        sm.create_training_job(**job("untagged-studio-job", role))
+    denied(e, "sagemaker:AddTags", "because no identity-based policy allows the sagemaker:AddTags action")
+    rc, _, err = studio_cli(environment, "sagemaker", "create-training-job", "--cli-input-json",
+                            json.dumps(job("untagged-cli-job", role)))
+    assert rc != 0 and "sagemaker:AddTags on resource" in err, err
+    env.iam.put_role_policy(RoleName="StudioRoleNoTagging", PolicyName="tag-on-create", PolicyDocument=doc({
+        "Sid": "SMStudioAppPermissionsTagOnCreate", "Effect": "Allow", "Action": "sagemaker:AddTags",
+        "Resource": f"arn:aws:sagemaker:{REGION}:*:*/*", "Condition": {"Null": {"sagemaker:TaggingAction": "false"}}}))
+    arn = sm.create_training_job(**job("untagged-studio-job", role))["TrainingJobArn"]
+    assert env.sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "sagemaker:domain-arn", "Value": domain_arn}]
