@@ -100,9 +100,12 @@ class Env:
         return {"vpc": vpc, "subnets": ids, "sg": sg}
 
     def endpoint(self, net, service, policy=None):
-        """An interface endpoint of `service` (e.g. `sagemaker.api`, `s3`, `studio`) in `net`;
-        returns (endpoint id, its URL)."""
-        name = f"aws.sagemaker.{REGION}.studio" if service == "studio" else f"com.amazonaws.{REGION}.{service}"
+        """An interface endpoint of `service` (e.g. `sagemaker.api`, `s3`, `studio`, `notebook`)
+        in `net`; returns (endpoint id, its URL)."""
+        if service in ("studio", "notebook"):
+            name = f"aws.sagemaker.{REGION}.{service}"
+        else:
+            name = f"com.amazonaws.{REGION}.{service}"
         args = dict(VpcEndpointType="Interface", VpcId=net["vpc"], ServiceName=name,
                     SubnetIds=net["subnets"][:1], SecurityGroupIds=[net["sg"]])
         if policy:

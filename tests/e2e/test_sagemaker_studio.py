@@ -145,6 +145,90 @@ def test_s5_presigned_url_only_from_an_address(server, lab):
 
 # ---------------------------------------------------------------------------------------- Studio
 
+def test_presigned_notebook_instance_url_by_network(server, lab):
+    """CreatePresignedNotebookInstanceUrl under the same network conditions as S5: the URL is
+    bound to where it was made, opens once within five minutes, through the VPC's notebook
+    endpoint when made through the VPC."""
+    env, net = lab["env"], lab["net"]
+    _, notebook = env.endpoint(net, "notebook")
+    notebook_host = urllib.parse.urlsplit(notebook).netloc
+    env.sm.create_notebook_instance(
+        NotebookInstanceName="lab-notebook", InstanceType="ml.t3.medium", RoleArn=lab["role"],
+        SubnetId=net["subnets"][0], SecurityGroupIds=[net["sg"]], DirectInternetAccess="Disabled",
+        Tags=[{"Key": "team", "Value": "team-A"}])
+    wait_for(lambda: env.sm.describe_notebook_instance(
+        NotebookInstanceName="lab-notebook")["NotebookInstanceStatus"] == "InService")
+    args = dict(NotebookInstanceName="lab-notebook")
+    user = env.person("NotebookUserVpc", ALLOW_ALL, {
+        "Effect": "Deny", "Action": "sagemaker:CreatePresignedNotebookInstanceUrl", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpc": net["vpc"]}}})
+    with pytest.raises(ClientError) as e:
+        user("sagemaker").create_presigned_notebook_instance_url(**args)
+    denied(e, "sagemaker:CreatePresignedNotebookInstanceUrl")
+    assert f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/lab-notebook" in message(e)
+    # Through the VPC's SageMaker API endpoint: a URL on the VPC's notebook endpoint.
+    url = user("sagemaker", endpoint=lab["api"]).create_presigned_notebook_instance_url(**args)["AuthorizedUrl"]
+    parts = urllib.parse.urlsplit(url)
+    assert parts.netloc == notebook_host and parts.path == "/notebook/lab-notebook"
+    assert parts.query.startswith("authToken=")
+    r, _ = sign_in(url, via=public_host(server))
+    assert r.status_code == 403 and INSUFFICIENT in r.text
+    r, browser = sign_in(url)
+    assert r.status_code == 200, r.text
+    assert r.url.endswith("/notebook/lab-notebook/tree")
+    assert "lab-notebook" in r.text and lab["role"] in r.text and net["subnets"][0] in r.text
+    status = browser.get(f"{notebook}/notebook/lab-notebook/api/status", timeout=10).json()
+    assert status["NotebookInstanceStatus"] == "InService" and status["RoleArn"] == lab["role"]
+    r, _ = sign_in(url)
+    assert r.status_code == 403 and EXPIRED in r.text
+    # The session is bound to the VPC too, and to its instance.
+    assert browser.get(f"http://{public_host(server)}/notebook/lab-notebook/tree", timeout=10).status_code == 403
+    assert browser.get(f"{notebook}/notebook/other-notebook/tree", timeout=10).status_code == 403
+    # From the public endpoint, bound to the caller's address.
+    here = env.person("NotebookUserHere", ALLOW_ALL, {
+        "Effect": "Deny", "Action": "sagemaker:CreatePresignedNotebookInstanceUrl", "Resource": "*",
+        "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.1/32"}}})
+    url = here("sagemaker").create_presigned_notebook_instance_url(**args)["AuthorizedUrl"]
+    assert urllib.parse.urlsplit(url).netloc == public_host(server)
+    status_code, body = open_from(url, "127.0.0.2")
+    assert status_code == 403 and INSUFFICIENT in body
+    status_code, _ = open_from(url, "127.0.0.1")
+    assert status_code == 302
+    elsewhere = env.person("NotebookUserElsewhere", ALLOW_ALL, {
+        "Effect": "Deny", "Action": "sagemaker:CreatePresignedNotebookInstanceUrl", "Resource": "*",
+        "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.7/32"}}})
+    with pytest.raises(ClientError) as e:
+        elsewhere("sagemaker").create_presigned_notebook_instance_url(**args)
+    denied(e, "sagemaker:CreatePresignedNotebookInstanceUrl")
+    # The instance's tags decide too (ABAC).
+    other_team = env.person("NotebookUserTeamB", ALLOW_ALL, {
+        "Effect": "Deny", "Action": "sagemaker:*", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:ResourceTag/team": "team-B"}}})
+    with pytest.raises(ClientError) as e:
+        other_team("sagemaker").create_presigned_notebook_instance_url(**args)
+    denied(e, "sagemaker:CreatePresignedNotebookInstanceUrl")
+    # aws-cli, unchanged; the session lasts SessionExpirationDurationInSeconds (1800 to 43200).
+    rc, out, err = cli_as(server, here, "sagemaker", "create-presigned-notebook-instance-url",
+                          "--notebook-instance-name", "lab-notebook",
+                          "--session-expiration-duration-in-seconds", "1800")
+    assert rc == 0, err
+    r, _ = sign_in(out["AuthorizedUrl"])
+    assert r.status_code == 200
+    assert "Max-Age=1800" in r.history[0].headers["Set-Cookie"]
+    with pytest.raises(ClientError) as e:
+        server.client("sagemaker", parameter_validation=False).create_presigned_notebook_instance_url(
+            SessionExpirationDurationInSeconds=1799, **args)
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        env.sm.create_presigned_notebook_instance_url(NotebookInstanceName="no-such-notebook")
+    assert code(e) == "ValidationException"
+    # A stopped instance does not open.
+    env.sm.stop_notebook_instance(**args)
+    wait_for(lambda: env.sm.describe_notebook_instance(**args)["NotebookInstanceStatus"] == "Stopped")
+    r, _ = sign_in(env.sm.create_presigned_notebook_instance_url(**args)["AuthorizedUrl"])
+    assert r.status_code == 503 and "Stopped" in r.text
+
+
 def test_studio_landing_home_directories_and_credentials(server, lab):
     env = lab["env"]
     sm = env.sm
