@@ -2,7 +2,9 @@
 hosting, notebook lifecycle configurations, spaces, tags and their condition keys, Search,
 errors, and state that survives a restart."""
 import json
+import os
 import time
+import urllib.parse
 
 import pytest
 import requests
@@ -379,12 +381,55 @@ def test_state_survives_a_restart(tmp_path):
         environment = browser.get(base + "api/environment", timeout=10).json()["Environment"]
         creds = requests.get(environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"], timeout=10,
                              headers={"Authorization": environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]}).json()
+        # Sign-in tokens not yet used, one about to expire, and a notebook instance's.
+        unused = env.sm.create_presigned_domain_url(DomainId=domain, UserProfileName="durable")["AuthorizedUrl"]
+        short = env.sm.create_presigned_domain_url(DomainId=domain, UserProfileName="durable",
+                                                   ExpiresInSeconds=5)["AuthorizedUrl"]
+        short_made = time.time()
+        env.sm.create_notebook_instance(NotebookInstanceName="durable-notebook", InstanceType="ml.t3.medium",
+                                        RoleArn=role)
+        wait_for(lambda: env.sm.describe_notebook_instance(
+            NotebookInstanceName="durable-notebook")["NotebookInstanceStatus"] == "InService")
+        notebook_unused = env.sm.create_presigned_notebook_instance_url(
+            NotebookInstanceName="durable-notebook")["AuthorizedUrl"]
+        r, notebook_browser = sign_in(env.sm.create_presigned_notebook_instance_url(
+            NotebookInstanceName="durable-notebook")["AuthorizedUrl"])
+        assert r.status_code == 200
+        notebook_tree = r.url
         port = server.endpoint.rsplit(":", 1)[1]
     finally:
         server.stop()
+    # Nothing that signs anyone in is stored in the clear.
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(unused).query)["token"][0]
+    for name in os.listdir(data):
+        path = os.path.join(data, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                assert token.encode() not in f.read(), name
     server = Server(data_dir=data).start(port=int(port))
     try:
         sm = server.client("sagemaker")
+        # Studio sessions survive the restart: the same cookie, the same container credentials
+        # endpoint token (its credentials minted again).
+        assert browser.get(base + "api/files/notes.md", timeout=10).content == b"# kept"
+        again = browser.get(base + "api/environment", timeout=10).json()["Environment"]
+        assert again["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        fresh = requests.get(again["AWS_CONTAINER_CREDENTIALS_FULL_URI"], timeout=10,
+                             headers={"Authorization": again["AWS_CONTAINER_AUTHORIZATION_TOKEN"]})
+        assert fresh.status_code == 200 and fresh.json()["AccessKeyId"]
+        # Unused tokens survive too, still single use; used and expired ones stay refused.
+        r, _ = sign_in(unused)
+        assert r.status_code == 200, r.text
+        for refused in (unused, url):
+            r, _ = sign_in(refused)
+            assert r.status_code == 403 and "Invalid or Expired Auth Token" in r.text
+        time.sleep(max(0.0, short_made + 5.5 - time.time()))
+        r, _ = sign_in(short)
+        assert r.status_code == 403 and "Invalid or Expired Auth Token" in r.text
+        # The same for notebook instances.
+        assert notebook_browser.get(notebook_tree, timeout=10).status_code == 200
+        r, _ = sign_in(notebook_unused)
+        assert r.status_code == 200 and "durable-notebook" in r.text
         assert sm.describe_domain(DomainId=domain)["Status"] == "InService"
         wait_for(lambda: sm.describe_training_job(TrainingJobName="durable-job")["TrainingJobStatus"] == "Completed")
         d = sm.describe_training_job(TrainingJobName="durable-job")
