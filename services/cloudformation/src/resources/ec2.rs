@@ -4,9 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    Created, Ctx, Failure, Partial, Props, TypeInfo, finish, key_value_tags, put, tag_diff,
-};
+use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, key_value_tags, put};
 use crate::state::ResourceRecord;
 use crate::template::scalar_text;
 
@@ -183,22 +181,19 @@ fn tag_spec(kind: &str, tags: &[(String, String)]) -> Value {
 
 /// Updates the tags of `id`, from `old` to `p`.
 async fn retag(ctx: &Ctx<'_>, id: &str, old: &Props<'_>, p: &Props<'_>) -> Result<(), Failure> {
-    let (set, removed) = tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
-    let ec2 = &ctx.svc.ec2;
-    if !removed.is_empty() {
-        let keys: Vec<Value> = removed.iter().map(|k| json!({"Key": k})).collect();
-        ctx.call::<::ec2::DeleteTags>(ec2, "ec2", json!({"Resources": [id], "Tags": keys}))
-            .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::ec2::CreateTags>(
-            ec2,
-            "ec2",
-            json!({"Resources": [id], "Tags": key_value_tags(&set)}),
-        )
-        .await?;
-    }
-    Ok(())
+    super::retag::<::ec2::DeleteTags, ::ec2::CreateTags>(
+        ctx,
+        &ctx.svc.ec2,
+        "ec2",
+        &ctx.tags(old, "Tags")?,
+        &ctx.tags(p, "Tags")?,
+        |removed| {
+            let keys: Vec<Value> = removed.iter().map(|k| json!({"Key": k})).collect();
+            json!({"Resources": [id], "Tags": keys})
+        },
+        |tags| json!({"Resources": [id], "Tags": key_value_tags(tags)}),
+    )
+    .await
 }
 
 /// A CloudFormation security group rule as an EC2 `IpPermission`.

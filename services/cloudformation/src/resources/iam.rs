@@ -2,9 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{
-    Created, Ctx, Failure, Partial, Props, TypeInfo, finish, key_value_tags, put, tag_diff,
-};
+use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, key_value_tags, put, retag};
 use crate::state::ResourceRecord;
 
 pub const ROLE: TypeInfo = TypeInfo {
@@ -454,19 +452,16 @@ async fn update_role(
         ::iam::DetachRolePolicy,
     >(ctx, "RoleName", name, old, p)
     .await?;
-    let (set, removed) = tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
-    if !removed.is_empty() {
-        ctx.call::<::iam::UntagRole>(iam, "iam", json!({"RoleName": name, "TagKeys": removed}))
-            .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::iam::TagRole>(
-            iam,
-            "iam",
-            json!({"RoleName": name, "Tags": iam_tags(&set)}),
-        )
-        .await?;
-    }
+    retag::<::iam::UntagRole, ::iam::TagRole>(
+        ctx,
+        iam,
+        "iam",
+        &ctx.tags(old, "Tags")?,
+        &ctx.tags(p, "Tags")?,
+        |keys| json!({"RoleName": name, "TagKeys": keys}),
+        |tags| json!({"RoleName": name, "Tags": iam_tags(tags)}),
+    )
+    .await?;
     Ok(super::unchanged(current))
 }
 
@@ -908,19 +903,16 @@ async fn update_user(
         ::iam::DetachUserPolicy,
     >(ctx, "UserName", name, old, p)
     .await?;
-    let (set, removed) = tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
-    if !removed.is_empty() {
-        ctx.call::<::iam::UntagUser>(iam, "iam", json!({"UserName": name, "TagKeys": removed}))
-            .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::iam::TagUser>(
-            iam,
-            "iam",
-            json!({"UserName": name, "Tags": iam_tags(&set)}),
-        )
-        .await?;
-    }
+    retag::<::iam::UntagUser, ::iam::TagUser>(
+        ctx,
+        iam,
+        "iam",
+        &ctx.tags(old, "Tags")?,
+        &ctx.tags(p, "Tags")?,
+        |keys| json!({"UserName": name, "TagKeys": keys}),
+        |tags| json!({"UserName": name, "Tags": iam_tags(tags)}),
+    )
+    .await?;
     Ok(super::unchanged(current))
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, put, tag_diff};
+use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, put, retag};
 use crate::state::ResourceRecord;
 
 pub const KEY: TypeInfo = TypeInfo {
@@ -170,23 +170,16 @@ pub async fn update(
                         .await?;
                 }
             }
-            let (set, removed) = tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
-            if !removed.is_empty() {
-                ctx.call::<::kms::UntagResource>(
-                    kms,
-                    "kms",
-                    json!({"KeyId": id, "TagKeys": removed}),
-                )
-                .await?;
-            }
-            if !set.is_empty() {
-                ctx.call::<::kms::TagResource>(
-                    kms,
-                    "kms",
-                    json!({"KeyId": id, "Tags": kms_tags(&set)}),
-                )
-                .await?;
-            }
+            retag::<::kms::UntagResource, ::kms::TagResource>(
+                ctx,
+                kms,
+                "kms",
+                &ctx.tags(old, "Tags")?,
+                &ctx.tags(p, "Tags")?,
+                |keys| json!({"KeyId": id, "TagKeys": keys}),
+                |tags| json!({"KeyId": id, "Tags": kms_tags(tags)}),
+            )
+            .await?;
             Ok(super::unchanged(current))
         }
         "AWS::KMS::Alias" => {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, put, tag_diff};
+use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, put, retag};
 use crate::state::ResourceRecord;
 
 pub const LOG_GROUP: TypeInfo = TypeInfo {
@@ -105,29 +105,22 @@ pub async fn update(
             }
         }
     }
-    let (set, removed) = tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
     let arn = format!(
         "arn:{}:logs:{}:{}:log-group:{name}",
         ctx.partition(),
         ctx.region(),
         ctx.account()
     );
-    if !removed.is_empty() {
-        ctx.call::<::logs::UntagResource>(
-            logs,
-            "logs",
-            json!({"resourceArn": arn, "tagKeys": removed}),
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::logs::TagResource>(
-            logs,
-            "logs",
-            json!({"resourceArn": arn, "tags": tag_map(&set)}),
-        )
-        .await?;
-    }
+    retag::<::logs::UntagResource, ::logs::TagResource>(
+        ctx,
+        logs,
+        "logs",
+        &ctx.tags(old, "Tags")?,
+        &ctx.tags(p, "Tags")?,
+        |keys| json!({"resourceArn": arn, "tagKeys": keys}),
+        |tags| json!({"resourceArn": arn, "tags": tag_map(tags)}),
+    )
+    .await?;
     Ok(created(ctx, &name))
 }
 

@@ -729,6 +729,32 @@ fn tag_diff(
     (set, removed)
 }
 
+/// Moves a resource's tags from `old` to `new` with its service's own tag operations: first
+/// `Untag` with the keys removed (the input `untag` builds from them), then `Tag` with the tags
+/// added or changed (the input `tag` builds from them). A side with nothing to do is not called.
+async fn retag<Untag, Tag>(
+    ctx: &Ctx<'_>,
+    svc: &Arc<Untag::Service>,
+    service: &'static str,
+    old: &[(String, String)],
+    new: &[(String, String)],
+    untag: impl FnOnce(Vec<String>) -> Value,
+    tag: impl FnOnce(&[(String, String)]) -> Value,
+) -> Result<(), Failure>
+where
+    Untag: Operation,
+    Tag: Operation<Service = Untag::Service>,
+{
+    let (set, removed) = tag_diff(old, new);
+    if !removed.is_empty() {
+        ctx.call::<Untag>(svc, service, untag(removed)).await?;
+    }
+    if !set.is_empty() {
+        ctx.call::<Tag>(svc, service, tag(&set)).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -383,25 +383,16 @@ pub async fn create(ctx: &Ctx<'_>, kind: &str, p: &Props<'_>) -> Result<Created,
 
 /// Updates tags of `arn` from `old` to `p`.
 async fn retag(ctx: &Ctx<'_>, arn: &str, old: &Props<'_>, p: &Props<'_>) -> Result<(), Failure> {
-    let (set, removed) = super::tag_diff(&ctx.tags(old, "Tags")?, &ctx.tags(p, "Tags")?);
-    let sm = &ctx.svc.sagemaker;
-    if !removed.is_empty() {
-        ctx.call::<::sagemaker::DeleteTags>(
-            sm,
-            "sagemaker",
-            json!({"ResourceArn": arn, "TagKeys": removed}),
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::sagemaker::AddTags>(
-            sm,
-            "sagemaker",
-            json!({"ResourceArn": arn, "Tags": super::key_value_tags(&set)}),
-        )
-        .await?;
-    }
-    Ok(())
+    super::retag::<::sagemaker::DeleteTags, ::sagemaker::AddTags>(
+        ctx,
+        &ctx.svc.sagemaker,
+        "sagemaker",
+        &ctx.tags(old, "Tags")?,
+        &ctx.tags(p, "Tags")?,
+        |keys| json!({"ResourceArn": arn, "TagKeys": keys}),
+        |tags| json!({"ResourceArn": arn, "Tags": super::key_value_tags(tags)}),
+    )
+    .await
 }
 
 pub async fn update(

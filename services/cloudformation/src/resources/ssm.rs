@@ -100,23 +100,16 @@ pub async fn update(
     input.insert("Overwrite".into(), json!(true));
     ctx.call::<::ssm::PutParameter>(ssm, "ssm", Value::Object(input))
         .await?;
-    let (set, removed) = super::tag_diff(&tags(ctx, old)?, &tags(ctx, p)?);
-    if !removed.is_empty() {
-        ctx.call::<::ssm::RemoveTagsFromResource>(
-            ssm,
-            "ssm",
-            json!({"ResourceType": "Parameter", "ResourceId": name, "TagKeys": removed}),
-        )
-        .await?;
-    }
-    if !set.is_empty() {
-        ctx.call::<::ssm::AddTagsToResource>(
-            ssm,
-            "ssm",
-            json!({"ResourceType": "Parameter", "ResourceId": name, "Tags": key_value_tags(&set)}),
-        )
-        .await?;
-    }
+    super::retag::<::ssm::RemoveTagsFromResource, ::ssm::AddTagsToResource>(
+        ctx,
+        ssm,
+        "ssm",
+        &tags(ctx, old)?,
+        &tags(ctx, p)?,
+        |keys| json!({"ResourceType": "Parameter", "ResourceId": name, "TagKeys": keys}),
+        |tags| json!({"ResourceType": "Parameter", "ResourceId": name, "Tags": key_value_tags(tags)}),
+    )
+    .await?;
     created(&name, p)
 }
 
