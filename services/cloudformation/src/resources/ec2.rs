@@ -521,10 +521,7 @@ pub async fn create(ctx: &Ctx<'_>, kind: &str, p: &Props<'_>) -> Result<Created,
             ])?;
             let ingress = permissions(p, "SecurityGroupIngress", true)?;
             let egress = permissions(p, "SecurityGroupEgress", false)?;
-            let name = match p.str("GroupName")? {
-                Some(n) => n,
-                None => ctx.generated_name(255),
-            };
+            let name = ctx.name_or_generated(p, "GroupName", 255)?;
             let mut input = Map::new();
             input.insert("GroupName".into(), json!(name));
             input.insert("Description".into(), json!(p.required("GroupDescription")?));

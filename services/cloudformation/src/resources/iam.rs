@@ -285,10 +285,7 @@ async fn create_role(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
         "Tags",
     ])?;
     let trust = p.required_document("AssumeRolePolicyDocument")?;
-    let name = match p.str("RoleName")? {
-        Some(n) => n,
-        None => ctx.generated_name(64),
-    };
+    let name = ctx.name_or_generated(p, "RoleName", 64)?;
     let inline = inline_policies(p)?;
     let managed = p.strings("ManagedPolicyArns")?;
     let mut input = Map::new();
@@ -681,10 +678,7 @@ async fn create_managed(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial
         "Users",
         "Groups",
     ])?;
-    let name = match p.str("ManagedPolicyName")? {
-        Some(n) => n,
-        None => ctx.generated_name(128),
-    };
+    let name = ctx.name_or_generated(p, "ManagedPolicyName", 128)?;
     let mut input = Map::new();
     input.insert("PolicyName".into(), json!(name));
     input.insert(
@@ -814,10 +808,7 @@ async fn create_user(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
         "Tags",
     ])?;
     let iam = &ctx.svc.iam;
-    let name = match p.str("UserName")? {
-        Some(n) => n,
-        None => ctx.generated_name(64),
-    };
+    let name = ctx.name_or_generated(p, "UserName", 64)?;
     let mut input = Map::new();
     input.insert("UserName".into(), json!(name));
     put(&mut input, "Path", p.str("Path")?);
@@ -918,10 +909,7 @@ async fn update_user(
 
 async fn create_group(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
     p.allow(&["GroupName", "Path", "ManagedPolicyArns", "Policies"])?;
-    let name = match p.str("GroupName")? {
-        Some(n) => n,
-        None => ctx.generated_name(128),
-    };
+    let name = ctx.name_or_generated(p, "GroupName", 128)?;
     let mut input = Map::new();
     input.insert("GroupName".into(), json!(name));
     put(&mut input, "Path", p.str("Path")?);
@@ -965,10 +953,7 @@ async fn create_profile(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial
     if roles.len() != 1 {
         return Err(p.fail("#/Roles: expected exactly 1 role").into());
     }
-    let name = match p.str("InstanceProfileName")? {
-        Some(n) => n,
-        None => ctx.generated_name(128),
-    };
+    let name = ctx.name_or_generated(p, "InstanceProfileName", 128)?;
     let mut input = Map::new();
     input.insert("InstanceProfileName".into(), json!(name));
     put(&mut input, "Path", p.str("Path")?);

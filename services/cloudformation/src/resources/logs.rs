@@ -43,10 +43,7 @@ pub async fn create(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
         "Tags",
     ])?;
     let logs = &ctx.svc.logs;
-    let name = match p.str("LogGroupName")? {
-        Some(n) => n,
-        None => ctx.generated_name(512),
-    };
+    let name = ctx.name_or_generated(p, "LogGroupName", 512)?;
     let mut input = Map::new();
     input.insert("logGroupName".into(), json!(name));
     put(&mut input, "kmsKeyId", p.str("KmsKeyId")?);

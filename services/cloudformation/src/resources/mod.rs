@@ -240,6 +240,20 @@ impl Ctx<'_> {
         generated_name(self.stack_name, self.logical_id, max, false)
     }
 
+    /// The name the template gives in `key`, or else a generated one of at most `max`
+    /// characters.
+    pub fn name_or_generated(
+        &self,
+        p: &Props<'_>,
+        key: &str,
+        max: usize,
+    ) -> Result<String, Failure> {
+        Ok(match p.str(key)? {
+            Some(n) => n,
+            None => self.generated_name(max),
+        })
+    }
+
     /// A generated S3 bucket name: lower case, at most 63 characters.
     pub fn generated_bucket_name(&self) -> String {
         generated_name(self.stack_name, self.logical_id, 63, true)
