@@ -1,5 +1,6 @@
 //! `AWS::IAM::Role`, `Policy`, `ManagedPolicy`, `User`, `Group` and `InstanceProfile`.
 
+use gateway::Operation;
 use serde_json::{Map, Value, json};
 
 use super::{Created, Ctx, Failure, Partial, Props, TypeInfo, finish, key_value_tags, put, retag};
@@ -90,6 +91,99 @@ fn iam_tags(tags: &[(String, String)]) -> Value {
     key_value_tags(tags)
 }
 
+/// A kind of principal that holds policies: its name member and its policy operations.
+trait Holder {
+    /// `RoleName`, `UserName` or `GroupName`.
+    const MEMBER: &'static str;
+    type PutPolicy: Operation<Service = ::iam::Iam>;
+    type DeletePolicy: Operation<Service = ::iam::Iam>;
+    type AttachPolicy: Operation<Service = ::iam::Iam>;
+    type DetachPolicy: Operation<Service = ::iam::Iam>;
+    /// Deletes the principal itself.
+    type Delete: Operation<Service = ::iam::Iam>;
+}
+
+/// A holder with a permissions boundary (roles and users).
+trait Bounded: Holder {
+    type PutBoundary: Operation<Service = ::iam::Iam>;
+    type DeleteBoundary: Operation<Service = ::iam::Iam>;
+}
+
+struct RoleHolder;
+struct UserHolder;
+struct GroupHolder;
+
+impl Holder for RoleHolder {
+    const MEMBER: &'static str = "RoleName";
+    type PutPolicy = ::iam::PutRolePolicy;
+    type DeletePolicy = ::iam::DeleteRolePolicy;
+    type AttachPolicy = ::iam::AttachRolePolicy;
+    type DetachPolicy = ::iam::DetachRolePolicy;
+    type Delete = ::iam::DeleteRole;
+}
+
+impl Bounded for RoleHolder {
+    type PutBoundary = ::iam::PutRolePermissionsBoundary;
+    type DeleteBoundary = ::iam::DeleteRolePermissionsBoundary;
+}
+
+impl Holder for UserHolder {
+    const MEMBER: &'static str = "UserName";
+    type PutPolicy = ::iam::PutUserPolicy;
+    type DeletePolicy = ::iam::DeleteUserPolicy;
+    type AttachPolicy = ::iam::AttachUserPolicy;
+    type DetachPolicy = ::iam::DetachUserPolicy;
+    type Delete = ::iam::DeleteUser;
+}
+
+impl Bounded for UserHolder {
+    type PutBoundary = ::iam::PutUserPermissionsBoundary;
+    type DeleteBoundary = ::iam::DeleteUserPermissionsBoundary;
+}
+
+impl Holder for GroupHolder {
+    const MEMBER: &'static str = "GroupName";
+    type PutPolicy = ::iam::PutGroupPolicy;
+    type DeletePolicy = ::iam::DeleteGroupPolicy;
+    type AttachPolicy = ::iam::AttachGroupPolicy;
+    type DetachPolicy = ::iam::DetachGroupPolicy;
+    type Delete = ::iam::DeleteGroup;
+}
+
+/// What a policy call does to a principal. Removals count a principal or policy already gone
+/// as removed.
+#[derive(Clone, Copy)]
+enum Step {
+    /// `Put*Policy` (`PolicyName`, `PolicyDocument`).
+    Put,
+    /// `Delete*Policy` (`PolicyName`).
+    Delete,
+    /// `Attach*Policy` (`PolicyArn`).
+    Attach,
+    /// `Detach*Policy` (`PolicyArn`).
+    Detach,
+}
+
+/// `step` on the policies of principal `name`, with `input` plus the principal's name member.
+async fn policy_call<H: Holder>(
+    ctx: &Ctx<'_>,
+    step: Step,
+    name: &str,
+    mut input: Value,
+) -> Result<(), Failure> {
+    let iam = &ctx.svc.iam;
+    input[H::MEMBER] = json!(name);
+    match step {
+        Step::Put => ctx.call::<H::PutPolicy>(iam, "iam", input).await.map(drop),
+        Step::Delete => ctx.call_gone_ok::<H::DeletePolicy>(iam, "iam", input).await,
+        Step::Attach => ctx
+            .call::<H::AttachPolicy>(iam, "iam", input)
+            .await
+            .map(drop),
+        Step::Detach => ctx.call_gone_ok::<H::DetachPolicy>(iam, "iam", input).await,
+    }
+}
+
 /// The principals (`Roles`, `Users`, `Groups`) a policy resource attaches to.
 struct Principals {
     roles: Vec<String>,
@@ -104,6 +198,36 @@ impl Principals {
             users: p.strings("Users")?,
             groups: p.strings("Groups")?,
         })
+    }
+
+    /// The principals of `self` that `other` does not have.
+    fn minus(&self, other: &Principals) -> Principals {
+        let minus = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
+        Principals {
+            roles: minus(&self.roles, &other.roles),
+            users: minus(&self.users, &other.users),
+            groups: minus(&self.groups, &other.groups),
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.roles.len() + self.users.len() + self.groups.len()
+    }
+
+    /// `step` with `input` on every role, then every user, then every group.
+    async fn apply(&self, ctx: &Ctx<'_>, step: Step, input: Value) -> Result<(), Failure> {
+        for r in &self.roles {
+            policy_call::<RoleHolder>(ctx, step, &name_of(r), input.clone()).await?;
+        }
+        for u in &self.users {
+            policy_call::<UserHolder>(ctx, step, &name_of(u), input.clone()).await?;
+        }
+        for g in &self.groups {
+            policy_call::<GroupHolder>(ctx, step, &name_of(g), input.clone()).await?;
+        }
+        Ok(())
     }
 }
 
@@ -155,32 +279,17 @@ pub async fn delete(
 ) -> Result<(), Failure> {
     let iam = &ctx.svc.iam;
     match kind {
-        "AWS::IAM::Role" => {
-            for i in inline_policies(p)? {
-                ctx.call_gone_ok::<::iam::DeleteRolePolicy>(
-                    iam,
-                    "iam",
-                    json!({"RoleName": id, "PolicyName": i.name}),
-                )
-                .await?;
-            }
-            for arn in p.strings("ManagedPolicyArns")? {
-                ctx.call_gone_ok::<::iam::DetachRolePolicy>(
-                    iam,
-                    "iam",
-                    json!({"RoleName": id, "PolicyArn": arn}),
-                )
-                .await?;
-            }
-            ctx.call_gone_ok::<::iam::DeleteRole>(iam, "iam", json!({"RoleName": id}))
-                .await
-        }
+        "AWS::IAM::Role" => delete_holder::<RoleHolder>(ctx, id, p).await,
         "AWS::IAM::Policy" => {
             let name = p.required("PolicyName")?;
-            detach_inline(ctx, &name, &Principals::of(p)?).await
+            Principals::of(p)?
+                .apply(ctx, Step::Delete, json!({"PolicyName": name}))
+                .await
         }
         "AWS::IAM::ManagedPolicy" => {
-            detach_managed(ctx, id, &Principals::of(p)?).await?;
+            Principals::of(p)?
+                .apply(ctx, Step::Detach, json!({"PolicyArn": id}))
+                .await?;
             let versions = ctx
                 .run::<::iam::ListPolicyVersions>(iam, "iam", json!({"PolicyArn": id}))
                 .await;
@@ -210,45 +319,9 @@ pub async fn delete(
                 )
                 .await?;
             }
-            for i in inline_policies(p)? {
-                ctx.call_gone_ok::<::iam::DeleteUserPolicy>(
-                    iam,
-                    "iam",
-                    json!({"UserName": id, "PolicyName": i.name}),
-                )
-                .await?;
-            }
-            for arn in p.strings("ManagedPolicyArns")? {
-                ctx.call_gone_ok::<::iam::DetachUserPolicy>(
-                    iam,
-                    "iam",
-                    json!({"UserName": id, "PolicyArn": arn}),
-                )
-                .await?;
-            }
-            ctx.call_gone_ok::<::iam::DeleteUser>(iam, "iam", json!({"UserName": id}))
-                .await
+            delete_holder::<UserHolder>(ctx, id, p).await
         }
-        "AWS::IAM::Group" => {
-            for i in inline_policies(p)? {
-                ctx.call_gone_ok::<::iam::DeleteGroupPolicy>(
-                    iam,
-                    "iam",
-                    json!({"GroupName": id, "PolicyName": i.name}),
-                )
-                .await?;
-            }
-            for arn in p.strings("ManagedPolicyArns")? {
-                ctx.call_gone_ok::<::iam::DetachGroupPolicy>(
-                    iam,
-                    "iam",
-                    json!({"GroupName": id, "PolicyArn": arn}),
-                )
-                .await?;
-            }
-            ctx.call_gone_ok::<::iam::DeleteGroup>(iam, "iam", json!({"GroupName": id}))
-                .await
-        }
+        "AWS::IAM::Group" => delete_holder::<GroupHolder>(ctx, id, p).await,
         "AWS::IAM::InstanceProfile" => {
             for r in p.strings("Roles")? {
                 ctx.call_gone_ok::<::iam::RemoveRoleFromInstanceProfile>(
@@ -338,21 +411,13 @@ async fn create_role(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
 }
 
 /// Puts and deletes inline policies, attaches and detaches managed policies, going from
-/// `old` to `new`, for one principal (`RoleName`/`UserName`/`GroupName` = `name`).
-async fn sync_policies<Put, Del, Att, Det>(
+/// `old` to `new`, for the principal `name`.
+async fn sync_policies<H: Holder>(
     ctx: &Ctx<'_>,
-    member: &str,
     name: &str,
     old: &Props<'_>,
     new: &Props<'_>,
-) -> Result<(), Failure>
-where
-    Put: gateway::Operation<Service = ::iam::Iam>,
-    Del: gateway::Operation<Service = ::iam::Iam>,
-    Att: gateway::Operation<Service = ::iam::Iam>,
-    Det: gateway::Operation<Service = ::iam::Iam>,
-{
-    let iam = &ctx.svc.iam;
+) -> Result<(), Failure> {
     let old_inline = inline_policies(old)?;
     let new_inline = inline_policies(new)?;
     for i in &new_inline {
@@ -360,33 +425,65 @@ where
             .iter()
             .any(|o| o.name == i.name && o.document == i.document);
         if !same {
-            ctx.call::<Put>(
-                iam,
-                "iam",
-                json!({member: name, "PolicyName": i.name, "PolicyDocument": i.document}),
-            )
-            .await?;
+            let input = json!({"PolicyName": i.name, "PolicyDocument": i.document});
+            policy_call::<H>(ctx, Step::Put, name, input).await?;
         }
     }
     for o in &old_inline {
         if !new_inline.iter().any(|i| i.name == o.name) {
-            ctx.call_gone_ok::<Del>(iam, "iam", json!({member: name, "PolicyName": o.name}))
-                .await?;
+            policy_call::<H>(ctx, Step::Delete, name, json!({"PolicyName": o.name})).await?;
         }
     }
     let old_managed = old.strings("ManagedPolicyArns")?;
     let new_managed = new.strings("ManagedPolicyArns")?;
     for arn in &new_managed {
         if !old_managed.contains(arn) {
-            ctx.call::<Att>(iam, "iam", json!({member: name, "PolicyArn": arn}))
-                .await?;
+            policy_call::<H>(ctx, Step::Attach, name, json!({"PolicyArn": arn})).await?;
         }
     }
     for arn in &old_managed {
         if !new_managed.contains(arn) {
-            ctx.call_gone_ok::<Det>(iam, "iam", json!({member: name, "PolicyArn": arn}))
+            policy_call::<H>(ctx, Step::Detach, name, json!({"PolicyArn": arn})).await?;
+        }
+    }
+    Ok(())
+}
+
+/// No properties: what a principal had before it was created, or has once it is deleted.
+fn no_props<'a>(ctx: &Ctx<'a>) -> Props<'a> {
+    Props::new(ctx.logical_id, "", &Value::Null)
+}
+
+/// Deletes a role, user or group: its inline policies and managed policy attachments first.
+async fn delete_holder<H: Holder>(ctx: &Ctx<'_>, name: &str, p: &Props<'_>) -> Result<(), Failure> {
+    sync_policies::<H>(ctx, name, p, &no_props(ctx)).await?;
+    let member = H::MEMBER;
+    ctx.call_gone_ok::<H::Delete>(&ctx.svc.iam, "iam", json!({member: name}))
+        .await
+}
+
+/// Puts or deletes the permissions boundary of principal `name`, going from `old` to `new`.
+async fn sync_boundary<H: Bounded>(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> Result<(), Failure> {
+    let iam = &ctx.svc.iam;
+    let member = H::MEMBER;
+    match (
+        old.str("PermissionsBoundary")?,
+        new.str("PermissionsBoundary")?,
+    ) {
+        (a, Some(b)) if a.as_deref() != Some(b.as_str()) => {
+            ctx.call::<H::PutBoundary>(iam, "iam", json!({member: name, "PermissionsBoundary": b}))
                 .await?;
         }
+        (Some(_), None) => {
+            ctx.call::<H::DeleteBoundary>(iam, "iam", json!({member: name}))
+                .await?;
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -424,31 +521,8 @@ async fn update_role(
         ctx.call::<::iam::UpdateRole>(iam, "iam", Value::Object(input))
             .await?;
     }
-    match (
-        old.str("PermissionsBoundary")?,
-        p.str("PermissionsBoundary")?,
-    ) {
-        (a, Some(b)) if a.as_deref() != Some(b.as_str()) => {
-            ctx.call::<::iam::PutRolePermissionsBoundary>(
-                iam,
-                "iam",
-                json!({"RoleName": name, "PermissionsBoundary": b}),
-            )
-            .await?;
-        }
-        (Some(_), None) => {
-            ctx.call::<::iam::DeleteRolePermissionsBoundary>(iam, "iam", json!({"RoleName": name}))
-                .await?;
-        }
-        _ => {}
-    }
-    sync_policies::<
-        ::iam::PutRolePolicy,
-        ::iam::DeleteRolePolicy,
-        ::iam::AttachRolePolicy,
-        ::iam::DetachRolePolicy,
-    >(ctx, "RoleName", name, old, p)
-    .await?;
+    sync_boundary::<RoleHolder>(ctx, name, old, p).await?;
+    sync_policies::<RoleHolder>(ctx, name, old, p).await?;
     retag::<::iam::UntagRole, ::iam::TagRole>(
         ctx,
         iam,
@@ -463,69 +537,6 @@ async fn update_role(
 }
 
 // ---------------------------------------------------------------- inline policies
-
-async fn attach_inline(
-    ctx: &Ctx<'_>,
-    name: &str,
-    document: &str,
-    who: &Principals,
-) -> Result<(), Failure> {
-    let iam = &ctx.svc.iam;
-    for r in &who.roles {
-        ctx.call::<::iam::PutRolePolicy>(
-            iam,
-            "iam",
-            json!({"RoleName": name_of(r), "PolicyName": name, "PolicyDocument": document}),
-        )
-        .await?;
-    }
-    for u in &who.users {
-        ctx.call::<::iam::PutUserPolicy>(
-            iam,
-            "iam",
-            json!({"UserName": name_of(u), "PolicyName": name, "PolicyDocument": document}),
-        )
-        .await?;
-    }
-    for g in &who.groups {
-        ctx.call::<::iam::PutGroupPolicy>(
-            iam,
-            "iam",
-            json!({"GroupName": name_of(g), "PolicyName": name, "PolicyDocument": document}),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn detach_inline(ctx: &Ctx<'_>, name: &str, who: &Principals) -> Result<(), Failure> {
-    let iam = &ctx.svc.iam;
-    for r in &who.roles {
-        ctx.call_gone_ok::<::iam::DeleteRolePolicy>(
-            iam,
-            "iam",
-            json!({"RoleName": name_of(r), "PolicyName": name}),
-        )
-        .await?;
-    }
-    for u in &who.users {
-        ctx.call_gone_ok::<::iam::DeleteUserPolicy>(
-            iam,
-            "iam",
-            json!({"UserName": name_of(u), "PolicyName": name}),
-        )
-        .await?;
-    }
-    for g in &who.groups {
-        ctx.call_gone_ok::<::iam::DeleteGroupPolicy>(
-            iam,
-            "iam",
-            json!({"GroupName": name_of(g), "PolicyName": name}),
-        )
-        .await?;
-    }
-    Ok(())
-}
 
 async fn create_policy(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
     p.allow(&["PolicyName", "PolicyDocument", "Roles", "Users", "Groups"])?;
@@ -543,7 +554,13 @@ async fn create_policy(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial>
         crate::random_suffix(13)
     );
     let created = Created::new(id.clone()).attr("Id", id);
-    let rest = attach_inline(ctx, &name, &document, &who).await;
+    let rest = who
+        .apply(
+            ctx,
+            Step::Put,
+            json!({"PolicyName": name, "PolicyDocument": document}),
+        )
+        .await;
     finish(created, rest)
 }
 
@@ -559,93 +576,23 @@ async fn update_policy(
     let was = Principals::of(old)?;
     let now = Principals::of(p)?;
     if old_name != name {
-        detach_inline(ctx, &old_name, &was).await?;
+        was.apply(ctx, Step::Delete, json!({"PolicyName": old_name}))
+            .await?;
     } else {
-        let dropped = Principals {
-            roles: was
-                .roles
-                .iter()
-                .filter(|r| !now.roles.contains(r))
-                .cloned()
-                .collect(),
-            users: was
-                .users
-                .iter()
-                .filter(|r| !now.users.contains(r))
-                .cloned()
-                .collect(),
-            groups: was
-                .groups
-                .iter()
-                .filter(|r| !now.groups.contains(r))
-                .cloned()
-                .collect(),
-        };
-        detach_inline(ctx, &name, &dropped).await?;
+        was.minus(&now)
+            .apply(ctx, Step::Delete, json!({"PolicyName": name}))
+            .await?;
     }
-    attach_inline(ctx, &name, &document, &now).await?;
+    now.apply(
+        ctx,
+        Step::Put,
+        json!({"PolicyName": name, "PolicyDocument": document}),
+    )
+    .await?;
     Ok(super::unchanged(current))
 }
 
 // ---------------------------------------------------------------- managed policies
-
-async fn attach_managed(ctx: &Ctx<'_>, arn: &str, who: &Principals) -> Result<(), Failure> {
-    let iam = &ctx.svc.iam;
-    for r in &who.roles {
-        ctx.call::<::iam::AttachRolePolicy>(
-            iam,
-            "iam",
-            json!({"RoleName": name_of(r), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    for u in &who.users {
-        ctx.call::<::iam::AttachUserPolicy>(
-            iam,
-            "iam",
-            json!({"UserName": name_of(u), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    for g in &who.groups {
-        ctx.call::<::iam::AttachGroupPolicy>(
-            iam,
-            "iam",
-            json!({"GroupName": name_of(g), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn detach_managed(ctx: &Ctx<'_>, arn: &str, who: &Principals) -> Result<(), Failure> {
-    let iam = &ctx.svc.iam;
-    for r in &who.roles {
-        ctx.call_gone_ok::<::iam::DetachRolePolicy>(
-            iam,
-            "iam",
-            json!({"RoleName": name_of(r), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    for u in &who.users {
-        ctx.call_gone_ok::<::iam::DetachUserPolicy>(
-            iam,
-            "iam",
-            json!({"UserName": name_of(u), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    for g in &who.groups {
-        ctx.call_gone_ok::<::iam::DetachGroupPolicy>(
-            iam,
-            "iam",
-            json!({"GroupName": name_of(g), "PolicyArn": arn}),
-        )
-        .await?;
-    }
-    Ok(())
-}
 
 fn managed_created(out: &Value) -> Created {
     let p = &out["Policy"];
@@ -692,11 +639,12 @@ async fn create_managed(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial
         .await?;
     let mut created = managed_created(&out);
     let who = Principals::of(p)?;
-    let count = who.roles.len() + who.users.len() + who.groups.len();
     created
         .attributes
-        .insert("AttachmentCount".into(), json!(count.to_string()));
-    let rest = attach_managed(ctx, &created.physical_id, &who).await;
+        .insert("AttachmentCount".into(), json!(who.count().to_string()));
+    let rest = who
+        .apply(ctx, Step::Attach, json!({"PolicyArn": created.physical_id}))
+        .await;
     finish(created, rest)
 }
 
@@ -746,52 +694,15 @@ async fn update_managed(
     }
     let was = Principals::of(old)?;
     let now = Principals::of(p)?;
-    let added = Principals {
-        roles: now
-            .roles
-            .iter()
-            .filter(|r| !was.roles.contains(r))
-            .cloned()
-            .collect(),
-        users: now
-            .users
-            .iter()
-            .filter(|r| !was.users.contains(r))
-            .cloned()
-            .collect(),
-        groups: now
-            .groups
-            .iter()
-            .filter(|r| !was.groups.contains(r))
-            .cloned()
-            .collect(),
-    };
-    let dropped = Principals {
-        roles: was
-            .roles
-            .iter()
-            .filter(|r| !now.roles.contains(r))
-            .cloned()
-            .collect(),
-        users: was
-            .users
-            .iter()
-            .filter(|r| !now.users.contains(r))
-            .cloned()
-            .collect(),
-        groups: was
-            .groups
-            .iter()
-            .filter(|r| !now.groups.contains(r))
-            .cloned()
-            .collect(),
-    };
-    attach_managed(ctx, arn, &added).await?;
-    detach_managed(ctx, arn, &dropped).await?;
-    let count = now.roles.len() + now.users.len() + now.groups.len();
+    now.minus(&was)
+        .apply(ctx, Step::Attach, json!({"PolicyArn": arn}))
+        .await?;
+    was.minus(&now)
+        .apply(ctx, Step::Detach, json!({"PolicyArn": arn}))
+        .await?;
     created
         .attributes
-        .insert("AttachmentCount".into(), json!(count.to_string()));
+        .insert("AttachmentCount".into(), json!(now.count().to_string()));
     Ok(created)
 }
 
@@ -834,14 +745,7 @@ async fn create_user(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> {
             )
             .await?;
         }
-        let none = Props::new(ctx.logical_id, "AWS::IAM::User", &json!({}));
-        sync_policies::<
-            ::iam::PutUserPolicy,
-            ::iam::DeleteUserPolicy,
-            ::iam::AttachUserPolicy,
-            ::iam::DetachUserPolicy,
-        >(ctx, "UserName", &name, &none, p)
-        .await
+        sync_policies::<UserHolder>(ctx, &name, &no_props(ctx), p).await
     }
     .await;
     finish(created, rest)
@@ -869,31 +773,8 @@ async fn update_user(
         )
         .await?;
     }
-    match (
-        old.str("PermissionsBoundary")?,
-        p.str("PermissionsBoundary")?,
-    ) {
-        (a, Some(b)) if a.as_deref() != Some(b.as_str()) => {
-            ctx.call::<::iam::PutUserPermissionsBoundary>(
-                iam,
-                "iam",
-                json!({"UserName": name, "PermissionsBoundary": b}),
-            )
-            .await?;
-        }
-        (Some(_), None) => {
-            ctx.call::<::iam::DeleteUserPermissionsBoundary>(iam, "iam", json!({"UserName": name}))
-                .await?;
-        }
-        _ => {}
-    }
-    sync_policies::<
-        ::iam::PutUserPolicy,
-        ::iam::DeleteUserPolicy,
-        ::iam::AttachUserPolicy,
-        ::iam::DetachUserPolicy,
-    >(ctx, "UserName", name, old, p)
-    .await?;
+    sync_boundary::<UserHolder>(ctx, name, old, p).await?;
+    sync_policies::<UserHolder>(ctx, name, old, p).await?;
     retag::<::iam::UntagUser, ::iam::TagUser>(
         ctx,
         iam,
@@ -917,14 +798,7 @@ async fn create_group(ctx: &Ctx<'_>, p: &Props<'_>) -> Result<Created, Partial> 
         .call::<::iam::CreateGroup>(&ctx.svc.iam, "iam", Value::Object(input))
         .await?;
     let created = Created::new(name.clone()).attr("Arn", out["Group"]["Arn"].clone());
-    let none = Props::new(ctx.logical_id, "AWS::IAM::Group", &json!({}));
-    let rest = sync_policies::<
-        ::iam::PutGroupPolicy,
-        ::iam::DeleteGroupPolicy,
-        ::iam::AttachGroupPolicy,
-        ::iam::DetachGroupPolicy,
-    >(ctx, "GroupName", &name, &none, p)
-    .await;
+    let rest = sync_policies::<GroupHolder>(ctx, &name, &no_props(ctx), p).await;
     finish(created, rest)
 }
 
@@ -935,13 +809,7 @@ async fn update_group(
     old: &Props<'_>,
     p: &Props<'_>,
 ) -> Result<Created, Failure> {
-    sync_policies::<
-        ::iam::PutGroupPolicy,
-        ::iam::DeleteGroupPolicy,
-        ::iam::AttachGroupPolicy,
-        ::iam::DetachGroupPolicy,
-    >(ctx, "GroupName", name, old, p)
-    .await?;
+    sync_policies::<GroupHolder>(ctx, name, old, p).await?;
     Ok(super::unchanged(current))
 }
 
