@@ -226,7 +226,7 @@ def test_presigned_notebook_instance_url_by_network(server, lab):
     env.sm.stop_notebook_instance(**args)
     wait_for(lambda: env.sm.describe_notebook_instance(**args)["NotebookInstanceStatus"] == "Stopped")
     r, _ = sign_in(env.sm.create_presigned_notebook_instance_url(**args)["AuthorizedUrl"])
-    assert r.status_code == 503 and "Stopped" in r.text
+    assert r.status_code == 409 and "Stopped" in r.text
 
 
 def test_studio_landing_home_directories_and_credentials(server, lab):

@@ -277,7 +277,7 @@ fn instance(svc: &SageMaker, s: &NotebookSession) -> Result<Value, Refusal> {
     let status = string(&doc, &["NotebookInstanceStatus"]).unwrap_or_default();
     if status != "InService" {
         return Err(Refusal::new(
-            503,
+            409,
             format!(
                 "The notebook instance {} is {status}: it can be opened only when it is InService.",
                 s.name
