@@ -11,6 +11,9 @@
 //! - otherwise consumes the token and starts a Studio session (a cookie, bound to the same
 //!   context) for the user profile (or space).
 //!
+//! Unused tokens and live sessions are kept under the digests of their bearer values and
+//! survive a restart ([`crate::signin`]).
+//!
 //! A session is what a Studio app has: the execution role's temporary credentials, which
 //! SageMaker gets by assuming the role as `sagemaker.amazonaws.com` (the role's trust policy
 //! decides), served on a container credentials endpoint (`AWS_CONTAINER_CREDENTIALS_FULL_URI`
