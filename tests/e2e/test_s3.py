@@ -756,3 +756,12 @@ def test_two_gib_multipart_upload_reads_back_identical(server):
         got = s3.get_object(Bucket=name, Key="2gib", Range=f"bytes={start}-{end - 1}")["Body"].read()
         assert got == expected(start, end), (start, end)
     s3.delete_object(Bucket=name, Key="2gib")
+
+
+def test_buckets_named_like_studio_paths_are_still_buckets(server):
+    s3 = server.client("s3")
+    for name in ("studio", "notebook"):
+        s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=name, Key="k", Body=b"v")
+        assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"v"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]] == ["k"]

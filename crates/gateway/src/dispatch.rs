@@ -48,7 +48,17 @@ pub(crate) async fn handle(
 ) -> Result<Response<Body>, Refused> {
     let request_id = new_request_id();
     let now = SystemTime::now();
-    if let Some((service, handler)) = raw_route(&gw, req.uri().path()) {
+    // Plain routes (Studio pages) carry their own bearer tokens; a SigV4-signed request is an
+    // API call even when its path looks like one (an S3 bucket named `studio`).
+    let signed = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"AWS4-") || v.as_bytes().starts_with(b"AWS "))
+        || req
+            .uri()
+            .query()
+            .is_some_and(|q| q.contains("X-Amz-Credential="));
+    if let Some((service, handler)) = raw_route(&gw, req.uri().path()).filter(|_| !signed) {
         if location.endpoint().is_some_and(|e| !e.serves(service)) {
             return Err(Refused);
         }
