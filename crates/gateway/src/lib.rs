@@ -25,6 +25,7 @@ mod gateway;
 pub mod identity;
 pub mod location;
 pub mod model;
+pub mod operation;
 pub mod protocol;
 pub mod raw;
 pub mod rest;

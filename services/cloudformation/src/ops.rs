@@ -20,29 +20,10 @@ use crate::state::{
 use crate::template::{self, GivenParameter, MAX_BODY, ParamValue, Template};
 use crate::{CloudFormation, now, uuid};
 
+/// [`gateway::operation!`] for this service: every output is JSON.
 macro_rules! operation {
     ($op:ident) => {
-        impl gateway::Operation for $op {
-            type Service = CloudFormation;
-            type Output = Value;
-            const NAME: &'static str = stringify!($op);
-
-            fn authorize(
-                &self,
-                svc: &CloudFormation,
-                call: &Call,
-            ) -> Result<Authorization, AwsError> {
-                self.checks(svc, call)
-            }
-
-            fn handle(
-                self,
-                svc: Arc<CloudFormation>,
-                call: Call,
-            ) -> impl std::future::Future<Output = Result<Value, AwsError>> + Send {
-                async move { self.run(&svc, &call).await }
-            }
-        }
+        gateway::operation!(CloudFormation, $op -> Value);
     };
 }
 

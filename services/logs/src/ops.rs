@@ -17,25 +17,10 @@ use crate::{
     valid_group_name, valid_stream_name,
 };
 
+/// [`gateway::operation!`] for this service: every output is JSON.
 macro_rules! operation {
     ($op:ident) => {
-        impl gateway::Operation for $op {
-            type Service = Logs;
-            type Output = Value;
-            const NAME: &'static str = stringify!($op);
-
-            fn authorize(&self, svc: &Logs, call: &Call) -> Result<Authorization, AwsError> {
-                self.checks(svc, call)
-            }
-
-            fn handle(
-                self,
-                svc: Arc<Logs>,
-                call: Call,
-            ) -> impl std::future::Future<Output = Result<Value, AwsError>> + Send {
-                async move { self.run(&svc, &call).await }
-            }
-        }
+        gateway::operation!(Logs, $op -> Value);
     };
 }
 

@@ -18,30 +18,10 @@ use crate::state::{
 };
 use crate::{MAX_POLICY_SIZE, Organizations, entry_of, random_from, random_id};
 
-/// Implements `gateway::Operation` for an input struct with `checks` and `run` methods.
+/// [`gateway::operation!`] for this service.
 macro_rules! operation {
     ($op:ident -> $out:ty) => {
-        impl gateway::Operation for $op {
-            type Service = crate::Organizations;
-            type Output = $out;
-            const NAME: &'static str = stringify!($op);
-
-            fn authorize(
-                &self,
-                svc: &crate::Organizations,
-                call: &gateway::Call,
-            ) -> Result<gateway::Authorization, gateway::AwsError> {
-                self.checks(svc, call)
-            }
-
-            fn handle(
-                self,
-                svc: std::sync::Arc<crate::Organizations>,
-                call: gateway::Call,
-            ) -> impl std::future::Future<Output = Result<$out, gateway::AwsError>> + Send {
-                async move { self.run(&svc, &call).await }
-            }
-        }
+        gateway::operation!(crate::Organizations, $op -> $out);
     };
 }
 

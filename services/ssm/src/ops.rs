@@ -13,30 +13,10 @@ use crate::names::{self, Selector, validation};
 use crate::secure;
 use crate::state::{Param, State, Tag, Version};
 
-/// Implements `gateway::Operation` for an input struct with `checks` and `run` methods.
+/// [`gateway::operation!`] for this service.
 macro_rules! operation {
     ($op:ident -> $out:ty) => {
-        impl gateway::Operation for $op {
-            type Service = crate::Ssm;
-            type Output = $out;
-            const NAME: &'static str = stringify!($op);
-
-            fn authorize(
-                &self,
-                svc: &crate::Ssm,
-                call: &gateway::Call,
-            ) -> Result<gateway::Authorization, gateway::AwsError> {
-                self.checks(svc, call)
-            }
-
-            fn handle(
-                self,
-                svc: std::sync::Arc<crate::Ssm>,
-                call: gateway::Call,
-            ) -> impl std::future::Future<Output = Result<$out, gateway::AwsError>> + Send {
-                async move { self.run(&svc, &call).await }
-            }
-        }
+        gateway::operation!(crate::Ssm, $op -> $out);
     };
 }
 

@@ -9,32 +9,11 @@ use gateway::{AwsError, Call, Check, IdentityType, ServiceDef};
 use crate::names::Tag;
 use crate::{Iam, epoch};
 
-/// Implements `gateway::Operation` for an input struct with `checks` and `run` methods; the
-/// operation name is the struct's name.
+/// [`gateway::operation!`] for IAM and STS: what AWS refuses to some session credentials
+/// ([`session_restrictions`]) is refused before any policy is looked at.
 macro_rules! operation {
     ($op:ident -> $out:ty) => {
-        impl gateway::Operation for $op {
-            type Service = crate::Iam;
-            type Output = $out;
-            const NAME: &'static str = stringify!($op);
-
-            fn authorize(
-                &self,
-                svc: &crate::Iam,
-                call: &gateway::Call,
-            ) -> Result<gateway::Authorization, gateway::AwsError> {
-                crate::iam::session_restrictions(call, stringify!($op))?;
-                self.checks(svc, call)
-            }
-
-            fn handle(
-                self,
-                svc: std::sync::Arc<crate::Iam>,
-                call: gateway::Call,
-            ) -> impl std::future::Future<Output = Result<$out, gateway::AwsError>> + Send {
-                async move { self.run(&svc, &call).await }
-            }
-        }
+        gateway::operation!(crate::Iam, $op -> $out, before = crate::iam::session_restrictions);
     };
 }
 pub(crate) use operation;
