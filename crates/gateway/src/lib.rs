@@ -31,6 +31,7 @@ pub mod raw;
 pub mod rest;
 mod server;
 pub mod service;
+pub mod state;
 mod stream;
 pub mod time;
 

@@ -234,14 +234,9 @@ impl CloudFormation {
         &self.config.region
     }
 
-    pub(crate) fn poisoned() -> AwsError {
-        AwsError::internal("cloudformation state lock poisoned")
-    }
-
     /// Reads the state.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| Self::poisoned())?;
-        Ok(f(&st))
+        gateway::state::read(&self.state, "cloudformation", |st| Ok(f(st)))
     }
 
     /// Changes the state and queues what `f` puts in the batch; returns once durable.
@@ -250,7 +245,10 @@ impl CloudFormation {
         f: impl FnOnce(&mut State, &mut Batch) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
         let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| Self::poisoned())?;
+            let mut st = self
+                .state
+                .write()
+                .map_err(|_| gateway::state::poisoned("cloudformation"))?;
             let mut batch = Batch::new();
             let out = f(&mut st, &mut batch)?;
             (out, self.store.submit(batch))

@@ -328,14 +328,7 @@ impl CloudFormation {
         call: &Call,
         f: impl FnOnce(&mut crate::state::State, &mut storage::Batch) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| Self::poisoned())?;
-            let mut batch = storage::Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            (out, call.submit(batch))
-        };
-        pending.await?;
-        Ok(out)
+        gateway::state::commit(&self.state, "cloudformation", call, f).await
     }
 
     /// Saves `stack` with `event` and starts `op` on it.

@@ -274,17 +274,12 @@ impl Ec2 {
         &self.config.region
     }
 
-    pub(crate) fn poisoned() -> AwsError {
-        AwsError::internal("ec2 state lock poisoned")
-    }
-
     /// Reads the state.
     pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| Self::poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "ec2", f)
     }
 
     /// Runs `f` on the state with a batch; queues the batch (with the call's audit record)
@@ -293,14 +288,7 @@ impl Ec2 {
     where
         F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError>,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| Self::poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            (out, call.submit(batch))
-        };
-        pending.await?;
-        Ok(out)
+        gateway::state::commit(&self.state, "ec2", call, f).await
     }
 
     /// The ARN of resource `kind/id` in `account`.

@@ -361,7 +361,7 @@ impl Identities for Iam {
             let st = self
                 .state
                 .read()
-                .map_err(|_| AwsError::internal("iam state lock poisoned"))?;
+                .map_err(|_| gateway::state::poisoned("iam"))?;
             self.build(&st, access_key_id, generation)?
         };
         let credential = built.credential(token, now);

@@ -67,10 +67,6 @@ pub(crate) fn from_epoch(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
-fn poisoned() -> AwsError {
-    AwsError::internal("iam state lock poisoned")
-}
-
 impl Iam {
     /// Loads every account's IAM and STS state from `store`.
     pub fn open(
@@ -260,29 +256,23 @@ impl Iam {
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "iam", f)
     }
 
     /// Changes the state: `f` must check everything before it changes anything. Its batch
-    /// is queued (with the call's audit record) under the lock and awaited after.
+    /// is queued (with the call's audit record) under the lock and awaited after; with `bump`,
+    /// cached callers are invalidated under the lock.
     pub(crate) async fn write<T, F>(&self, call: &Call, bump: bool, f: F) -> Result<T, AwsError>
     where
         F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError> + Send,
         T: Send,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            let pending = call.submit(batch);
+        gateway::state::commit_then(&self.state, "iam", call, f, |_| {
             if bump {
                 self.bump();
             }
-            (out, pending)
-        };
-        pending.await?;
-        Ok(out)
+        })
+        .await
     }
 
     /// A managed policy by ARN: AWS managed, or customer managed in `account`.
@@ -322,7 +312,10 @@ impl Iam {
         names::check_name(role_name, "roleName", 64)?;
         let trust = state::Doc::parse(trust_policy)?;
         let pending = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
+            let mut st = self
+                .state
+                .write()
+                .map_err(|_| gateway::state::poisoned("iam"))?;
             for arn in managed_policy_arns {
                 if self.managed(&st, account_id, arn).is_none() {
                     return Err(names::no_such_entity(format!(

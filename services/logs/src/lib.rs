@@ -342,24 +342,13 @@ impl Logs {
         )
     }
 
-    pub(crate) fn poisoned() -> AwsError {
-        AwsError::internal("logs state lock poisoned")
-    }
-
     /// Runs `f` on the state with a batch; queues the batch (with the call's audit record)
     /// under the lock and waits for durability after releasing it.
     pub(crate) async fn write<T, F>(&self, call: &Call, f: F) -> Result<T, AwsError>
     where
         F: FnOnce(&Logs, &mut State, &mut Batch) -> Result<T, AwsError>,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| Self::poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(self, &mut st, &mut batch)?;
-            (out, call.submit(batch))
-        };
-        pending.await?;
-        Ok(out)
+        gateway::state::commit(&self.state, "logs", call, |st, batch| f(self, st, batch)).await
     }
 
     /// Reads the state.
@@ -367,8 +356,7 @@ impl Logs {
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| Self::poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "logs", f)
     }
 
     /// Appends `events` (epoch-millisecond timestamp, message) to `stream` of `group` in

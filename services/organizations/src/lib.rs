@@ -76,10 +76,6 @@ pub struct Organizations {
     cache: RwLock<Arc<HashMap<String, Arc<OrgAccount>>>>,
 }
 
-fn poisoned() -> AwsError {
-    AwsError::internal("organizations state lock poisoned")
-}
-
 fn managed_policies() -> Vec<PolicyEntry> {
     let mut out = Vec::new();
     for (kind, id, name, text) in [
@@ -193,8 +189,7 @@ impl Organizations {
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "organizations", f)
     }
 
     /// Changes the state: `f` checks everything before it changes anything. The batch is
@@ -205,19 +200,13 @@ impl Organizations {
         F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError> + Send,
         T: Send,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            let pending = call.submit(batch);
-            let cache = build_cache(&st);
+        gateway::state::commit_then(&self.state, "organizations", call, f, |st| {
+            let cache = build_cache(st);
             if let Ok(mut c) = self.cache.write() {
                 *c = Arc::new(cache);
             }
-            (out, pending)
-        };
-        pending.await?;
-        Ok(out)
+        })
+        .await
     }
 
     /// The AWS managed policies, for a new organization.

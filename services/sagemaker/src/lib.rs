@@ -77,10 +77,6 @@ pub struct SageMaker {
     gateway: OnceLock<gateway::Gateway>,
 }
 
-fn poisoned() -> AwsError {
-    AwsError::internal("sagemaker state lock poisoned")
-}
-
 impl SageMaker {
     /// Loads every SageMaker resource, Studio credential record and home directory from
     /// `store`. Roles are checked with `iam`, keys with `kms`, networks with `ec2`.
@@ -207,8 +203,7 @@ impl SageMaker {
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "sagemaker", f)
     }
 
     /// Changes the state: `f` checks everything before it changes anything. Its batch is
@@ -218,15 +213,7 @@ impl SageMaker {
         F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError> + Send,
         T: Send,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            let pending = call.submit(batch);
-            (out, pending)
-        };
-        pending.await?;
-        Ok(out)
+        gateway::state::commit(&self.state, "sagemaker", call, f).await
     }
 
     /// Changes the state outside any request (Studio pages): no audit record rides along.
@@ -236,7 +223,10 @@ impl SageMaker {
         T: Send,
     {
         let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
+            let mut st = self
+                .state
+                .write()
+                .map_err(|_| gateway::state::poisoned("sagemaker"))?;
             let mut batch = Batch::new();
             let out = f(&mut st, &mut batch)?;
             let pending = self.store.submit(batch);

@@ -39,10 +39,6 @@ pub struct Ssm {
     state: RwLock<State>,
 }
 
-fn poisoned() -> AwsError {
-    AwsError::internal("ssm state lock poisoned")
-}
-
 impl Ssm {
     /// Loads every parameter from `store`.
     pub fn open(
@@ -88,8 +84,7 @@ impl Ssm {
         &self,
         f: impl FnOnce(&State) -> Result<T, AwsError>,
     ) -> Result<T, AwsError> {
-        let st = self.state.read().map_err(|_| poisoned())?;
-        f(&st)
+        gateway::state::read(&self.state, "ssm", f)
     }
 
     /// Changes the state: `f` checks everything before it changes anything. Its batch is
@@ -99,14 +94,6 @@ impl Ssm {
         F: FnOnce(&mut State, &mut Batch) -> Result<T, AwsError> + Send,
         T: Send,
     {
-        let (out, pending) = {
-            let mut st = self.state.write().map_err(|_| poisoned())?;
-            let mut batch = Batch::new();
-            let out = f(&mut st, &mut batch)?;
-            let pending = call.submit(batch);
-            (out, pending)
-        };
-        pending.await?;
-        Ok(out)
+        gateway::state::commit(&self.state, "ssm", call, f).await
     }
 }
