@@ -32,6 +32,7 @@ use tokio::sync::watch;
 use crate::completion::Pending;
 use crate::error::{Error, Result};
 use crate::keyring::Keyring;
+use crate::packed;
 use crate::store::{Batch, Store};
 use crate::writer::ChainState;
 
@@ -592,7 +593,7 @@ impl RawRow {
             access_key_id: self.access_key_id.clone(),
             read_only,
             resources,
-            body: self.body.clone(),
+            body: packed::unpack(&self.body).ok_or(())?.into_owned(),
         })
     }
 }
@@ -772,6 +773,30 @@ fn digest_message(
     m
 }
 
+/// An event queued for the writer, with its columns already in stored form.
+pub(crate) struct Queued {
+    pub(crate) event: AuditEvent,
+    /// `event.resources` as JSON.
+    resources: String,
+    /// `event.body` packed.
+    body: Vec<u8>,
+}
+
+impl Queued {
+    pub(crate) fn new(event: AuditEvent) -> Result<Queued> {
+        let resources = serde_json::to_string(&event.resources).map_err(|err| Error::Encode {
+            table: "audit_events",
+            message: err.to_string(),
+        })?;
+        let body = packed::pack(&event.body);
+        Ok(Queued {
+            event,
+            resources,
+            body,
+        })
+    }
+}
+
 /// Inserts events inside the writer's transaction, advancing the chain.
 pub(crate) struct Appender<'c> {
     event: CachedStatement<'c>,
@@ -792,13 +817,10 @@ impl<'c> Appender<'c> {
         })
     }
 
-    pub(crate) fn append(&mut self, chain: &mut ChainState, e: &AuditEvent) -> Result<()> {
+    pub(crate) fn append(&mut self, chain: &mut ChainState, q: &Queued) -> Result<()> {
+        let e = &q.event;
         let seq = chain.seq + 1;
         let hash = chain_hash(&chain.hash, seq, e);
-        let resources = serde_json::to_string(&e.resources).map_err(|err| Error::Encode {
-            table: "audit_events",
-            message: err.to_string(),
-        })?;
         self.event.execute(params![
             seq as i64,
             e.event_time,
@@ -808,8 +830,8 @@ impl<'c> Appender<'c> {
             e.username,
             e.access_key_id,
             e.read_only as i64,
-            resources,
-            e.body,
+            q.resources,
+            q.body,
             hash.as_slice(),
         ])?;
         for r in &e.resources {

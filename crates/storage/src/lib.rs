@@ -64,6 +64,7 @@ mod checkpoint;
 mod completion;
 mod error;
 pub mod keyring;
+mod packed;
 mod schema;
 mod store;
 mod writer;

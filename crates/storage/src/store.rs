@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
-use crate::audit::{AuditEvent, AuditLog};
+use crate::audit::{AuditEvent, AuditLog, Queued};
 use crate::blob::BlobStore;
 use crate::checkpoint::Checkpointer;
 use crate::completion::{self, Pending};
@@ -557,7 +557,7 @@ pub(crate) struct Op {
 #[derive(Default)]
 pub struct Batch {
     pub(crate) ops: Vec<Op>,
-    pub(crate) audit: Vec<AuditEvent>,
+    pub(crate) audit: Vec<Queued>,
     pub(crate) error: Option<Error>,
 }
 
@@ -607,8 +607,16 @@ impl Batch {
     }
 
     /// Appends an audit event, committed in the same transaction as the rest of the batch.
+    /// The event is packed for storage here, on the caller's thread, not on the writer's.
     pub fn audit(&mut self, event: AuditEvent) -> &mut Batch {
-        self.audit.push(event);
+        match Queued::new(event) {
+            Ok(q) => self.audit.push(q),
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(e);
+                }
+            }
+        }
         self
     }
 
