@@ -134,14 +134,13 @@ def test_trail_survives_restart_and_tampering_is_found(tmp_path):
     lines = subprocess.run([BIN, "audit", "export", "--data-dir", data], capture_output=True, text=True).stdout.splitlines()
     assert len(lines) >= 7 and all(json.loads(line)["eventVersion"] for line in lines)
 
-    # Rewrite one recorded event's body in the database, as an intruder with file access would.
+    # Rewrite one recorded event in the database, as an intruder with file access would: its JSON
+    # (stored packed; an intruder can write it plain) with the source address changed.
     db = sqlite3.connect(f"{data}/perimeter.db")
-    table = next(t for (t,) in db.execute("select name from sqlite_master where type='table'") if "audit" in t and "digest" not in t)
-    cols = [c[1] for c in db.execute(f"pragma table_info({table})")]
-    body_col = next(c for c in cols if c in ("body", "event", "json"))
-    seq_col = next(c for c in cols if c in ("seq", "id"))
-    target = db.execute(f"select {seq_col} from {table} order by {seq_col} limit 1 offset 3").fetchone()[0]
-    db.execute(f"update {table} set {body_col} = replace({body_col}, 'GetUser', 'GetUsex') where {seq_col} = ?", (target,))
+    target = db.execute("select seq from audit_events order by seq limit 1 offset 3").fetchone()[0]
+    event = json.loads(lines[target - 1])
+    event["sourceIPAddress"] = "203.0.113.9"
+    db.execute("update audit_events set body = ? where seq = ?", (json.dumps(event).encode(), target))
     db.commit()
     db.close()
     bad = subprocess.run([BIN, "audit", "verify", "--data-dir", data], capture_output=True, text=True)

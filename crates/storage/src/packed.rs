@@ -22,7 +22,8 @@ const MAX_BODY: usize = 16 << 20;
 /// The stored form of `body`.
 pub(crate) fn pack(body: &[u8]) -> Vec<u8> {
     let compressed = lz4_flex::block::compress_prepend_size_with_dict(body, DICTIONARY);
-    if compressed.len() + MARKER.len() >= body.len() {
+    // A body that itself starts with the marker is always packed, so it cannot be misread.
+    if compressed.len() + MARKER.len() >= body.len() && !body.starts_with(MARKER) {
         return body.to_vec();
     }
     let mut out = Vec::with_capacity(MARKER.len() + compressed.len());
@@ -66,6 +67,10 @@ mod tests {
             assert_eq!(stored, body);
             assert_eq!(unpack(&stored).unwrap().as_ref(), body);
         }
+        // Except one that looks packed.
+        let stored = pack(b"\0lz1\x07");
+        assert!(stored.len() > 5);
+        assert_eq!(unpack(&stored).unwrap().as_ref(), b"\0lz1\x07");
     }
 
     #[test]
