@@ -228,7 +228,9 @@ pub(crate) fn event(
     let redacted;
     let mut params: &Value = &call.input;
     if let Some(svc) = service
-        && svc.sensitive_inputs.contains(call.operation)
+        && let Some(members) = svc.sensitive_inputs.get(call.operation)
+        && let Some(input) = call.input.as_object()
+        && members.iter().any(|m| input.contains_key(m))
         && let Some(shape) = svc
             .model
             .operations

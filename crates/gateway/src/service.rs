@@ -263,8 +263,9 @@ pub struct ServiceDef {
     pub protocol: Protocol,
     pub(crate) handlers: crate::fasthash::FastMap<&'static str, Arc<dyn Handler>>,
     pub(crate) rest: Option<Arc<dyn RestRouter>>,
-    /// Operations whose input carries a sensitive member, redacted in the audit trail.
-    pub(crate) sensitive_inputs: std::collections::HashSet<String>,
+    /// Operations whose input can carry a sensitive value, redacted in the audit trail: the
+    /// top-level input members that lead to one (most requests carry none, and skip the copy).
+    pub(crate) sensitive_inputs: crate::fasthash::FastMap<String, Vec<String>>,
 }
 
 impl ServiceDef {
@@ -275,12 +276,18 @@ impl ServiceDef {
         let sensitive_inputs = model
             .operations
             .iter()
-            .filter(|(_, op)| {
-                op.input
-                    .as_ref()
-                    .is_some_and(|i| crate::audit::has_sensitive(&model, &i.shape))
+            .filter_map(|(name, op)| {
+                let input = model.shape(&op.input.as_ref()?.shape)?;
+                let members: Vec<String> = input
+                    .members
+                    .iter()
+                    .filter(|(_, r)| {
+                        input.sensitive || crate::audit::has_sensitive(&model, &r.shape)
+                    })
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                (!members.is_empty()).then(|| (name.clone(), members))
             })
-            .map(|(name, _)| name.clone())
             .collect();
         Ok(ServiceDef {
             sensitive_inputs,

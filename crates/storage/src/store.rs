@@ -421,9 +421,20 @@ impl Store {
             return Pending::ready(Err(Error::ReadOnly));
         };
         let (notifier, pending) = completion::pair(&self.shared.in_flight);
+        let awaited = !batch.ops.is_empty();
         // If the writer is gone the job (and its notifier) is dropped, resolving it with `Closed`.
         let _ = tx.send(Job::Commit { batch, notifier });
+        if awaited {
+            self.wake_writer();
+        }
         pending
+    }
+
+    /// Ends the writer's wait for more audit records: a job somebody waits for is queued.
+    fn wake_writer(&self) {
+        if let Some(handle) = &self.shared.writer {
+            handle.thread().unpark();
+        }
     }
 
     /// Commits `batch` durably: `store.commit(batch).await?`. The batch is enqueued when `commit` is
@@ -451,6 +462,7 @@ impl Store {
         };
         let (notifier, pending) = completion::pair(&self.shared.in_flight);
         let _ = tx.send(Job::SealDigest { notifier });
+        self.wake_writer();
         pending
     }
 

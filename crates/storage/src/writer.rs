@@ -25,10 +25,6 @@ const MAX_LINGER: Duration = Duration::from_micros(1000);
 /// before it commits: every commit rewrites the tail pages of the trail's table and indexes, so a
 /// larger group writes far fewer pages per record.
 const AUDIT_LINGER: Duration = Duration::from_millis(2);
-/// The writer sleeps in slices of this while audit records collect, and commits at once when a
-/// state change (whose caller waits) arrives. Sleeping, rather than waiting on the queue, spares the
-/// submitting threads a wake-up per record.
-const AUDIT_SLICE: Duration = Duration::from_micros(250);
 /// How long the writer sleeps when no digest is due.
 const IDLE_WAIT: Duration = Duration::from_secs(3600);
 
@@ -200,7 +196,9 @@ impl Writer {
     }
 
     /// Lets a group of audit records alone collect for [`AUDIT_LINGER`]; stops early when the group is
-    /// full or a job somebody waits for arrives.
+    /// full or a job somebody waits for arrives. The writer parks rather than waiting on the queue:
+    /// records arrive without waking it, and only the submitter of a job somebody waits for unparks it
+    /// ([`crate::Store::submit`]), so a group costs one wake-up, not one per record.
     fn collect_audit(&self, jobs: &mut Vec<Job>) {
         let deadline = Instant::now() + AUDIT_LINGER;
         while jobs.len() < MAX_GROUP {
@@ -208,7 +206,7 @@ impl Writer {
             if now >= deadline {
                 break;
             }
-            std::thread::sleep(AUDIT_SLICE.min(deadline - now));
+            std::thread::park_timeout(deadline - now);
             let seen = jobs.len();
             self.drain(jobs);
             if jobs[seen..].iter().any(awaited) {
