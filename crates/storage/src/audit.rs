@@ -301,77 +301,21 @@ impl AuditLog {
             Some(t) => Some(parse_token(t)?),
             None => None,
         };
-        let by_resource = query.attributes.iter().find_map(|a| match a {
-            LookupAttribute::ResourceName(n) => Some(n.clone()),
+        let indexed = query.attributes.iter().find_map(|a| match a {
+            LookupAttribute::EventName(v) => Some((ATTR_NAME, v)),
+            LookupAttribute::Username(v) => Some((ATTR_USER, v)),
+            LookupAttribute::EventSource(v) => Some((ATTR_SOURCE, v)),
+            LookupAttribute::AccessKeyId(v) => Some((ATTR_KEY, v)),
+            LookupAttribute::ResourceName(v) => Some((ATTR_RESOURCE, v)),
             _ => None,
         });
-        // Time and ordering columns come from the resource index when filtering by resource name, so the
-        // index serves the whole query.
-        let (from, t) = if by_resource.is_some() {
-            (
-                "audit_resources r JOIN audit_events e ON e.seq = r.seq",
-                "r",
-            )
-        } else {
-            ("audit_events e", "e")
+        let want = limit + 1;
+        let mut events = match indexed {
+            Some((attr, value)) => self
+                .store
+                .read(|c| lookup_by_blocks(c, query, after, attr, value, want))?,
+            None => self.store.read(|c| lookup_by_time(c, query, after, want))?,
         };
-        let mut conds: Vec<String> = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(name) = by_resource {
-            args.push(Value::Text(name));
-            conds.push(format!("r.name = ?{}", args.len()));
-        }
-        for attr in &query.attributes {
-            let (cond, value) = match attr {
-                LookupAttribute::ResourceName(_) => continue,
-                LookupAttribute::EventId(v) => ("e.event_id = ?#", Value::Text(v.clone())),
-                LookupAttribute::EventName(v) => ("e.event_name = ?#", Value::Text(v.clone())),
-                LookupAttribute::Username(v) => ("e.username = ?#", Value::Text(v.clone())),
-                LookupAttribute::EventSource(v) => ("e.event_source = ?#", Value::Text(v.clone())),
-                LookupAttribute::AccessKeyId(v) => ("e.access_key_id = ?#", Value::Text(v.clone())),
-                LookupAttribute::ReadOnly(v) => ("e.read_only = ?#", Value::Integer(*v as i64)),
-                LookupAttribute::ResourceType(v) => (
-                    "EXISTS (SELECT 1 FROM json_each(e.resources) j \
-                     WHERE json_extract(j.value, '$.type') = ?#)",
-                    Value::Text(v.clone()),
-                ),
-            };
-            args.push(value);
-            conds.push(cond.replace("?#", &format!("?{}", args.len())));
-        }
-        if let Some(start) = query.start_time {
-            args.push(Value::Integer(start));
-            conds.push(format!("{t}.event_time >= ?{}", args.len()));
-        }
-        if let Some(end) = query.end_time {
-            args.push(Value::Integer(end));
-            conds.push(format!("{t}.event_time <= ?{}", args.len()));
-        }
-        if let Some((time, seq)) = after {
-            args.push(Value::Integer(time));
-            args.push(Value::Integer(seq));
-            conds.push(format!(
-                "({t}.event_time, {t}.seq) < (?{}, ?{})",
-                args.len() - 1,
-                args.len()
-            ));
-        }
-        args.push(Value::Integer(limit as i64 + 1));
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM {from} {} {} ORDER BY {t}.event_time DESC, {t}.seq DESC LIMIT ?{}",
-            if conds.is_empty() { "" } else { "WHERE" },
-            conds.join(" AND "),
-            args.len()
-        );
-        let mut events = self.store.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(args.iter()))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(read_row(row)?);
-            }
-            Ok(out)
-        })?;
         let next_token = if events.len() > limit {
             events.truncate(limit);
             events
@@ -598,6 +542,162 @@ impl RawRow {
     }
 }
 
+/// The SQL conditions on `audit_events e` a lookup's filters, time bounds and cursor make, with their
+/// arguments numbered from `?{first}`.
+fn conditions(
+    query: &LookupQuery,
+    after: Option<(i64, i64)>,
+    first: usize,
+) -> (Vec<String>, Vec<Value>) {
+    let mut conds: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut push = |cond: &str, values: Vec<Value>| {
+        let mut cond = cond.to_string();
+        for v in values {
+            args.push(v);
+            cond = cond.replacen("?#", &format!("?{}", first + args.len() - 1), 1);
+        }
+        conds.push(cond);
+    };
+    for attr in &query.attributes {
+        let (cond, value) = match attr {
+            LookupAttribute::EventId(v) => ("e.event_id = ?#", Value::Text(v.clone())),
+            LookupAttribute::EventName(v) => ("e.event_name = ?#", Value::Text(v.clone())),
+            LookupAttribute::Username(v) => ("e.username = ?#", Value::Text(v.clone())),
+            LookupAttribute::EventSource(v) => ("e.event_source = ?#", Value::Text(v.clone())),
+            LookupAttribute::AccessKeyId(v) => ("e.access_key_id = ?#", Value::Text(v.clone())),
+            LookupAttribute::ReadOnly(v) => ("e.read_only = ?#", Value::Integer(*v as i64)),
+            LookupAttribute::ResourceName(v) => (
+                "json_valid(e.resources) AND EXISTS (SELECT 1 FROM json_each(e.resources) j \
+                 WHERE json_extract(j.value, '$.name') = ?#)",
+                Value::Text(v.clone()),
+            ),
+            LookupAttribute::ResourceType(v) => (
+                "json_valid(e.resources) AND EXISTS (SELECT 1 FROM json_each(e.resources) j \
+                 WHERE json_extract(j.value, '$.type') = ?#)",
+                Value::Text(v.clone()),
+            ),
+        };
+        push(cond, vec![value]);
+    }
+    if let Some(start) = query.start_time {
+        push("e.event_time >= ?#", vec![Value::Integer(start)]);
+    }
+    if let Some(end) = query.end_time {
+        push("e.event_time <= ?#", vec![Value::Integer(end)]);
+    }
+    if let Some((time, seq)) = after {
+        push(
+            "(e.event_time, e.seq) < (?#, ?#)",
+            vec![Value::Integer(time), Value::Integer(seq)],
+        );
+    }
+    (conds, args)
+}
+
+/// A lookup with no attribute kept per block: newest first along the time index.
+fn lookup_by_time(
+    c: &Connection,
+    query: &LookupQuery,
+    after: Option<(i64, i64)>,
+    want: usize,
+) -> Result<Vec<StoredEvent>> {
+    let (conds, mut args) = conditions(query, after, 1);
+    args.push(Value::Integer(want as i64));
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events e {} {} \
+         ORDER BY e.event_time DESC, e.seq DESC LIMIT ?{}",
+        if conds.is_empty() { "" } else { "WHERE" },
+        conds.join(" AND "),
+        args.len()
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read_row(row)?);
+    }
+    Ok(out)
+}
+
+/// A lookup by an attribute kept per block: reads the blocks that list the value, newest first, and
+/// stops once no older block can hold an event newer than the page's last. Older blocks hold lower
+/// sequence numbers, and each block's time range bounds its events' times, so an event of a later
+/// block whose time is at most the page's last time sorts after it.
+fn lookup_by_blocks(
+    c: &Connection,
+    query: &LookupQuery,
+    after: Option<(i64, i64)>,
+    attr: u8,
+    value: &str,
+    want: usize,
+) -> Result<Vec<StoredEvent>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT b.block, t.min_time, t.max_time FROM audit_blocks b \
+         LEFT JOIN audit_block_times t ON t.block = b.block \
+         WHERE b.attr = ?1 AND b.value = ?2 ORDER BY b.block DESC",
+    )?;
+    let upper = [query.end_time, after.map(|(t, _)| t)]
+        .into_iter()
+        .flatten()
+        .min();
+    let blocks: Vec<(i64, i64)> = stmt
+        .query_map(params![attr, value], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or(i64::MIN),
+                r.get::<_, Option<i64>>(2)?.unwrap_or(i64::MAX),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|&(_, min, max)| {
+            query.start_time.is_none_or(|s| max >= s) && upper.is_none_or(|u| min <= u)
+        })
+        .map(|(block, _, max)| (block, max))
+        .collect();
+    // The newest time any block from `i` on can hold.
+    let mut newest_from = vec![i64::MIN; blocks.len() + 1];
+    for i in (0..blocks.len()).rev() {
+        newest_from[i] = newest_from[i + 1].max(blocks[i].1);
+    }
+    let (conds, args) = conditions(query, after, 3);
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events e WHERE e.seq >= ?1 AND e.seq < ?2{}",
+        conds
+            .iter()
+            .map(|c| format!(" AND {c}"))
+            .collect::<String>()
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let newest_first = |a: &StoredEvent, b: &StoredEvent| {
+        (b.event.event_time, b.seq).cmp(&(a.event.event_time, a.seq))
+    };
+    let mut out: Vec<StoredEvent> = Vec::new();
+    for (i, &(block, _)) in blocks.iter().enumerate() {
+        let first = block << BLOCK_SHIFT;
+        let mut all: Vec<Value> = vec![
+            Value::Integer(first),
+            Value::Integer(first + (1 << BLOCK_SHIFT)),
+        ];
+        all.extend(args.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(all.iter()))?;
+        while let Some(row) = rows.next()? {
+            out.push(read_row(row)?);
+        }
+        if out.len() >= want {
+            out.sort_by(newest_first);
+            out.truncate(want);
+            if out[want - 1].event.event_time >= newest_from[i + 1] {
+                break;
+            }
+        }
+    }
+    out.sort_by(newest_first);
+    out.truncate(want);
+    Ok(out)
+}
+
 fn read_raw(r: &Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         seq: r.get::<_, i64>(0)? as u64,
@@ -797,10 +897,41 @@ impl Queued {
     }
 }
 
+/// Events per lookup block: a block is `seq >> BLOCK_SHIFT`.
+const BLOCK_SHIFT: u32 = 8;
+
+/// The lookup attributes kept per block, as stored in `audit_blocks.attr`.
+const ATTR_NAME: u8 = 1;
+const ATTR_USER: u8 = 2;
+const ATTR_SOURCE: u8 = 3;
+const ATTR_KEY: u8 = 4;
+const ATTR_RESOURCE: u8 = 5;
+
+/// What the writer has listed of the block it is filling, so that a value is listed once per block
+/// and the block's time range is written once per group.
+#[derive(Debug, Default)]
+pub(crate) struct BlockState {
+    block: Option<u64>,
+    /// Per attribute (`attr - 1`), the values listed for the block.
+    seen: [HashSet<String>; 5],
+    min_time: i64,
+    max_time: i64,
+    /// The time range changed since it was last written.
+    dirty: bool,
+}
+
+impl BlockState {
+    /// Forgets everything: after a rolled-back transaction, what was listed may not be there.
+    pub(crate) fn reset(&mut self) {
+        *self = BlockState::default();
+    }
+}
+
 /// Inserts events inside the writer's transaction, advancing the chain.
 pub(crate) struct Appender<'c> {
     event: CachedStatement<'c>,
-    resource: CachedStatement<'c>,
+    value: CachedStatement<'c>,
+    times: CachedStatement<'c>,
 }
 
 impl<'c> Appender<'c> {
@@ -811,13 +942,23 @@ impl<'c> Appender<'c> {
                  username, access_key_id, read_only, resources, body, hash) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?,
-            resource: c.prepare_cached(
-                "INSERT OR IGNORE INTO audit_resources (name, event_time, seq) VALUES (?1, ?2, ?3)",
+            value: c.prepare_cached(
+                "INSERT OR IGNORE INTO audit_blocks (attr, value, block) VALUES (?1, ?2, ?3)",
+            )?,
+            times: c.prepare_cached(
+                "INSERT INTO audit_block_times (block, min_time, max_time) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (block) DO UPDATE SET min_time = min(min_time, excluded.min_time), \
+                 max_time = max(max_time, excluded.max_time)",
             )?,
         })
     }
 
-    pub(crate) fn append(&mut self, chain: &mut ChainState, q: &Queued) -> Result<()> {
+    pub(crate) fn append(
+        &mut self,
+        chain: &mut ChainState,
+        blocks: &mut BlockState,
+        q: &Queued,
+    ) -> Result<()> {
         let e = &q.event;
         let seq = chain.seq + 1;
         let hash = chain_hash(&chain.hash, seq, e);
@@ -834,12 +975,51 @@ impl<'c> Appender<'c> {
             q.body,
             hash.as_slice(),
         ])?;
-        for r in &e.resources {
-            self.resource
-                .execute(params![r.resource_name, e.event_time, seq as i64])?;
+        let block = seq >> BLOCK_SHIFT;
+        if blocks.block != Some(block) {
+            self.finish(blocks)?;
+            blocks.block = Some(block);
+            blocks.seen.iter_mut().for_each(HashSet::clear);
+            blocks.min_time = e.event_time;
+            blocks.max_time = e.event_time;
+        }
+        blocks.min_time = blocks.min_time.min(e.event_time);
+        blocks.max_time = blocks.max_time.max(e.event_time);
+        blocks.dirty = true;
+        let values = [
+            (ATTR_NAME, Some(e.event_name.as_str())),
+            (ATTR_USER, e.username.as_deref()),
+            (ATTR_SOURCE, Some(e.event_source.as_str())),
+            (ATTR_KEY, e.access_key_id.as_deref()),
+        ]
+        .into_iter()
+        .chain(
+            e.resources
+                .iter()
+                .map(|r| (ATTR_RESOURCE, Some(r.resource_name.as_str()))),
+        );
+        for (attr, value) in values {
+            let Some(value) = value else { continue };
+            let seen = &mut blocks.seen[attr as usize - 1];
+            if !seen.contains(value) {
+                seen.insert(value.to_string());
+                self.value.execute(params![attr, value, block as i64])?;
+            }
         }
         chain.seq = seq;
         chain.hash = hash;
+        Ok(())
+    }
+
+    /// Writes the time range of the block being filled, if it changed.
+    pub(crate) fn finish(&mut self, blocks: &mut BlockState) -> Result<()> {
+        if let Some(block) = blocks.block
+            && blocks.dirty
+        {
+            self.times
+                .execute(params![block as i64, blocks.min_time, blocks.max_time])?;
+            blocks.dirty = false;
+        }
         Ok(())
     }
 }

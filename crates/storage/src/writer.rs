@@ -100,6 +100,8 @@ pub(crate) struct Writer {
     last_group: usize,
     /// Set by the background checkpointer when the WAL should be checkpointed between two groups.
     reset_wanted: Option<Arc<AtomicBool>>,
+    /// The audit lookup block being filled.
+    blocks: audit::BlockState,
 }
 
 impl Writer {
@@ -124,6 +126,7 @@ impl Writer {
             undigested_since,
             last_group: 0,
             reset_wanted,
+            blocks: audit::BlockState::default(),
         }
     }
 
@@ -243,6 +246,7 @@ impl Writer {
             }
             Err(e) => {
                 self.chain = saved;
+                self.blocks.reset();
                 if jobs.len() <= 1 {
                     tracing::error!(error = %e, "storage commit failed");
                     let e = Arc::new(e);
@@ -292,12 +296,13 @@ impl Writer {
                             };
                         }
                         for queued in &batch.audit {
-                            appender.append(&mut self.chain, queued)?;
+                            appender.append(&mut self.chain, &mut self.blocks, queued)?;
                         }
                     }
                     Job::SealDigest { .. } => seal = true,
                 }
             }
+            appender.finish(&mut self.blocks)?;
         }
         let undigested = self.chain.seq - self.chain.digest_last_seq;
         if undigested > 0 && (seal || undigested >= self.digest_every) {

@@ -84,6 +84,102 @@ fn events_are_numbered_in_commit_order_and_exported_by_seq() {
     assert_eq!((report.signed_through, report.unsigned_tail), (25, 0));
 }
 
+/// Event `i` of a long trail whose times go back and forth (slow requests commit after faster, later
+/// ones), with one rare and some common values.
+fn shuffled_event(i: u64) -> AuditEvent {
+    let mut e = event(i);
+    // Times jump back by up to ~40 s against the commit order, and repeat.
+    e.event_time = 1_700_000_000_000 + (i as i64) * 100 - ((i * 7919) % 400) as i64 * 100;
+    e.username = Some(if i % 997 == 5 {
+        "rare".into()
+    } else {
+        format!("user{}", i % 4)
+    });
+    e
+}
+
+#[test]
+fn lookup_by_attribute_across_many_blocks_matches_a_full_scan() {
+    const N: u64 = 3000;
+    let store = Store::ephemeral();
+    for chunk in (1..=N).collect::<Vec<_>>().chunks(97) {
+        let mut b = Batch::new();
+        for &i in chunk {
+            b.audit(shuffled_event(i));
+        }
+        store.commit_blocking(b).unwrap();
+    }
+    let log = store.audit();
+    let expected = |pred: &dyn Fn(&AuditEvent) -> bool, start: Option<i64>, end: Option<i64>| {
+        let mut all: Vec<(i64, u64)> = (1..=N)
+            .map(|i| (i, shuffled_event(i)))
+            .filter(|(_, e)| pred(e))
+            .filter(|(_, e)| start.is_none_or(|s| e.event_time >= s))
+            .filter(|(_, e)| end.is_none_or(|t| e.event_time <= t))
+            .map(|(i, e)| (e.event_time, i))
+            .collect();
+        all.sort_by(|a, b| b.cmp(a));
+        all.into_iter().map(|(_, i)| i).collect::<Vec<u64>>()
+    };
+    let paged = |q: LookupQuery| {
+        let mut q = q;
+        let mut out = Vec::new();
+        loop {
+            let page = log.lookup(&q).unwrap();
+            out.extend(page.events.iter().map(|e| e.seq));
+            match page.next_token {
+                Some(t) => q.next_token = Some(t),
+                None => return out,
+            }
+        }
+    };
+    let t = |i: u64| 1_700_000_000_000 + (i as i64) * 100;
+    for (attr, pred) in [
+        (
+            LookupAttribute::Username("rare".into()),
+            Box::new(|e: &AuditEvent| e.username.as_deref() == Some("rare"))
+                as Box<dyn Fn(&AuditEvent) -> bool>,
+        ),
+        (
+            LookupAttribute::Username("user2".into()),
+            Box::new(|e: &AuditEvent| e.username.as_deref() == Some("user2")),
+        ),
+        (
+            LookupAttribute::ResourceName("role3".into()),
+            Box::new(|e: &AuditEvent| e.resources[0].resource_name == "role3"),
+        ),
+        (
+            LookupAttribute::EventName("GetRole".into()),
+            Box::new(|e: &AuditEvent| e.event_name == "GetRole"),
+        ),
+        (
+            LookupAttribute::EventName("Nothing".into()),
+            Box::new(|_: &AuditEvent| false),
+        ),
+    ] {
+        for (page, start, end) in [
+            (50, None, None),
+            (7, None, None),
+            (1000, None, None),
+            (13, Some(t(900)), Some(t(1700))),
+            (5, None, Some(t(40))),
+        ] {
+            let got = paged(LookupQuery {
+                attributes: vec![attr.clone()],
+                start_time: start,
+                end_time: end,
+                max_results: page,
+                ..Default::default()
+            });
+            assert_eq!(
+                got,
+                expected(&*pred, start, end),
+                "{attr:?} page {page} {start:?}..{end:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn lookup_filters_orders_newest_first_and_paginates() {
     let store = Store::ephemeral();
