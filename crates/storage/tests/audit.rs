@@ -84,6 +84,20 @@ fn events_are_numbered_in_commit_order_and_exported_by_seq() {
     assert_eq!((report.signed_through, report.unsigned_tail), (25, 0));
 }
 
+/// The sequence numbers `q` finds, following every page.
+fn all_pages(log: &storage::audit::AuditLog, q: &LookupQuery) -> Vec<u64> {
+    let mut q = q.clone();
+    let mut out = Vec::new();
+    loop {
+        let page = log.lookup(&q).unwrap();
+        out.extend(page.events.iter().map(|e| e.seq));
+        match page.next_token {
+            Some(t) => q.next_token = Some(t),
+            None => return out,
+        }
+    }
+}
+
 /// Event `i` of a long trail whose times go back and forth (slow requests commit after faster, later
 /// ones), with one rare and some common values.
 fn shuffled_event(i: u64) -> AuditEvent {
@@ -121,18 +135,7 @@ fn lookup_by_attribute_across_many_blocks_matches_a_full_scan() {
         all.sort_by(|a, b| b.cmp(a));
         all.into_iter().map(|(_, i)| i).collect::<Vec<u64>>()
     };
-    let paged = |q: LookupQuery| {
-        let mut q = q;
-        let mut out = Vec::new();
-        loop {
-            let page = log.lookup(&q).unwrap();
-            out.extend(page.events.iter().map(|e| e.seq));
-            match page.next_token {
-                Some(t) => q.next_token = Some(t),
-                None => return out,
-            }
-        }
-    };
+    let paged = |q: LookupQuery| all_pages(&log, &q);
     let t = |i: u64| 1_700_000_000_000 + (i as i64) * 100;
     for (attr, pred) in [
         (
@@ -185,18 +188,7 @@ fn lookup_filters_orders_newest_first_and_paginates() {
     let store = Store::ephemeral();
     fill(&store, 100);
     let log = store.audit();
-    let seqs = |q: &LookupQuery| -> Vec<u64> {
-        let mut out = Vec::new();
-        let mut q = q.clone();
-        loop {
-            let page = log.lookup(&q).unwrap();
-            out.extend(page.events.iter().map(|e| e.seq));
-            match page.next_token {
-                Some(t) => q.next_token = Some(t),
-                None => return out,
-            }
-        }
-    };
+    let seqs = |q: &LookupQuery| all_pages(&log, q);
     let all = seqs(&LookupQuery {
         max_results: 7,
         ..Default::default()
