@@ -139,3 +139,43 @@ def test_global_services_sign_for_us_east_1_in_any_region():
         assert send(signed(s)).status_code == 200
     finally:
         s.stop()
+
+
+def test_replayed_expired_session_token(durable_server):
+    """Temporary credentials past their expiry are refused with ExpiredToken, by boto3 and raw."""
+    import json
+    import sqlite3
+
+    import botocore.exceptions
+    import pytest
+
+    s = durable_server
+    creds = s.admin_client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    key, secret, token = creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    assert s.client("sts", access_key=key, secret=secret, token=token).get_caller_identity()["Arn"]
+    # Fifteen minutes are too long to wait: with the server stopped, move the session's expiry into
+    # the past in the store, as if the clock had run on.
+    s.stop()
+    db = sqlite3.connect(f"{s.data_dir}/perimeter.db")
+    (value,) = db.execute("SELECT value FROM records WHERE ns = 'sts.session' AND key = ?", (key.encode(),)).fetchone()
+    record = json.loads(value)
+    record["expires"] = int(time.time()) - 60
+    db.execute("UPDATE records SET value = ? WHERE ns = 'sts.session' AND key = ?",
+               (json.dumps(record).encode(), key.encode()))
+    db.commit()
+    db.close()
+    s.start()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s.client("sts", access_key=key, secret=secret, token=token).get_caller_identity()
+    assert e.value.response["Error"]["Code"] == "ExpiredToken"
+    r = send(signed(s, key=key, secret=secret, token=token))
+    assert (r.status_code, code(r)) == (403, "ExpiredToken")
+    # The replays are in the trail, refused (a read's record is committed within milliseconds).
+    for _ in range(50):
+        events = s.client("cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": key}])["Events"]
+        refused = [json.loads(e["CloudTrailEvent"]) for e in events]
+        if sum(e.get("errorCode") == "ExpiredToken" for e in refused) >= 2:
+            break
+        time.sleep(0.1)
+    assert sum(e.get("errorCode") == "ExpiredToken" for e in refused) >= 2, refused
