@@ -6,17 +6,7 @@ use std::path::Path;
 #[test]
 fn ec2_filters_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/ec2_filters");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    assert!(!entries.is_empty(), "empty corpus for ec2_filters");
-    for path in entries {
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let result = std::panic::catch_unwind(|| ec2::fuzzing::filters(&data));
-        assert!(result.is_ok(), "{} fails", path.display());
-    }
+    gateway::fuzzing::replay(&dir, ec2::fuzzing::filters);
 }
 
 /// `fuzz/corpus/next_tokens/` through EC2's entry point of that target.

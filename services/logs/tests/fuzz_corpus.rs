@@ -6,17 +6,7 @@ use std::path::Path;
 #[test]
 fn logs_filter_pattern_corpus() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/logs_filter_pattern");
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    assert!(!entries.is_empty(), "empty corpus for logs_filter_pattern");
-    for path in entries {
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let result = std::panic::catch_unwind(|| logs::fuzzing::filter_pattern(&data));
-        assert!(result.is_ok(), "{} fails", path.display());
-    }
+    gateway::fuzzing::replay(&dir, logs::fuzzing::filter_pattern);
 }
 
 /// `fuzz/corpus/next_tokens/` through Logs' entry point of that target.
