@@ -30,7 +30,7 @@ pub struct CheckOutcome {
 /// The global condition keys of a request: who, from where, when.
 pub(crate) fn base_context(call: &Call) -> Context {
     let caller: &Caller = &call.caller;
-    let mut cx = Context::new();
+    let mut cx = Context::with_capacity(32);
     let secs = call
         .now
         .duration_since(UNIX_EPOCH)

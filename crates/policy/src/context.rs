@@ -85,7 +85,8 @@ pub struct Context {
 #[derive(Debug, Clone)]
 struct Entry {
     hash: u64,
-    lower: String,
+    /// As first given; compared ignoring ASCII case (no lower-cased copy: a request's context is
+    /// built for every call, and each copy is an allocation).
     key: String,
     value: Value,
 }
@@ -106,16 +107,23 @@ impl Context {
         Self::default()
     }
 
+    /// An empty context with room for `n` keys (a request's context has a few dozen).
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            hashes: Vec::with_capacity(n),
+            entries: Vec::with_capacity(n),
+        }
+    }
+
     /// Sets `key` (case-insensitive) to `value`.
     pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<Value>) {
         let key = key.as_ref();
-        let lower = key.to_ascii_lowercase();
         let value = value.into();
-        let hash = key_hash(&lower);
+        let hash = key_hash(key);
         if let Some(e) = self
             .entries
             .iter_mut()
-            .find(|e| e.hash == hash && e.lower == lower)
+            .find(|e| e.hash == hash && e.key.eq_ignore_ascii_case(key))
         {
             e.key = key.to_owned();
             e.value = value;
@@ -123,7 +131,6 @@ impl Context {
             self.hashes.push(hash);
             self.entries.push(Entry {
                 hash,
-                lower,
                 key: key.to_owned(),
                 value,
             });
@@ -141,7 +148,7 @@ impl Context {
         let i = self
             .entries
             .iter()
-            .position(|e| e.lower.eq_ignore_ascii_case(key))?;
+            .position(|e| e.key.eq_ignore_ascii_case(key))?;
         self.hashes.remove(i);
         Some(self.entries.remove(i).value)
     }
@@ -162,7 +169,7 @@ impl Context {
         for (i, h) in self.hashes.iter().enumerate() {
             if *h == hash {
                 let e = &self.entries[i];
-                if e.lower.as_bytes() == key.as_bytes() || e.lower.eq_ignore_ascii_case(key) {
+                if e.key.as_bytes() == key.as_bytes() || e.key.eq_ignore_ascii_case(key) {
                     return Some(&e.value);
                 }
             }

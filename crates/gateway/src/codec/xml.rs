@@ -6,16 +6,29 @@ use serde_json::Value;
 use crate::model::{Model, Shape, ShapeRef};
 use crate::time;
 
+/// The bytes [`escape`] replaces: markup, quotes, and control characters but tab and newline. A
+/// table, because every text of every response goes through it.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b != b'\n' as usize && b != b'\t' as usize;
+        b += 1;
+    }
+    t[b'&' as usize] = true;
+    t[b'<' as usize] = true;
+    t[b'>' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t
+};
+
 /// Escapes text for XML content and attribute values.
 pub fn escape(text: &str, out: &mut String) {
-    let needs = |b: u8| {
-        matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\r')
-            || (b < 0x20 && b != b'\n' && b != b'\t')
-    };
     let bytes = text.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        if !needs(b) {
+        if !NEEDS_ESCAPE[b as usize] {
             continue;
         }
         // Every byte that needs escaping is ASCII, so `i` is a char boundary.
