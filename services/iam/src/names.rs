@@ -259,13 +259,21 @@ pub fn path_matches(path: &str, prefix: Option<&str>) -> bool {
 }
 
 /// Percent-encodes a policy document as IAM returns them (RFC 3986; botocore decodes it).
+/// Written out rather than through `percent_encoding`'s `Display`: every GetRole and
+/// GetPolicyVersion response carries one.
 pub fn encode_document(text: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(text, SET).to_string()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(text.len() * 2);
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+    out
 }
 
 /// Number of characters of a policy document, not counting white space outside strings
@@ -297,6 +305,21 @@ pub fn policy_size(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_encode_as_rfc_3986() {
+        let text = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"a-b_c.d~e f/é\"}]}\n";
+        const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        assert_eq!(
+            encode_document(text),
+            percent_encoding::utf8_percent_encode(text, SET).to_string()
+        );
+        assert_eq!(encode_document("a b~é"), "a%20b~%C3%A9");
+    }
 
     #[test]
     fn names_follow_iam_patterns() {
