@@ -323,3 +323,47 @@ impl ServiceDef {
         self.handlers.contains_key(op)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_inputs_name_the_members_that_lead_to_a_secret() {
+        let def = ServiceDef::new(
+            "demo",
+            r#"{
+              "metadata": {"protocol": "json", "apiVersion": "2020-01-01", "endpointPrefix": "demo",
+                           "jsonVersion": "1.1", "targetPrefix": "Demo"},
+              "operations": {
+                "Seal": {"name": "Seal", "http": {"method": "POST", "requestUri": "/"},
+                         "input": {"shape": "SealIn"}},
+                "Look": {"name": "Look", "http": {"method": "POST", "requestUri": "/"},
+                         "input": {"shape": "LookIn"}},
+                "Hide": {"name": "Hide", "http": {"method": "POST", "requestUri": "/"},
+                         "input": {"shape": "HideIn"}}},
+              "shapes": {
+                "SealIn": {"type": "structure", "members": {
+                  "KeyId": {"shape": "String"},
+                  "Plaintext": {"shape": "Secret"},
+                  "Grants": {"shape": "GrantList"}}},
+                "GrantList": {"type": "list", "member": {"shape": "Grant"}},
+                "Grant": {"type": "structure", "members": {"Token": {"shape": "Secret"}}},
+                "LookIn": {"type": "structure", "members": {"KeyId": {"shape": "String"}}},
+                "HideIn": {"type": "structure", "sensitive": true,
+                           "members": {"Name": {"shape": "String"}}},
+                "Secret": {"type": "blob", "sensitive": true},
+                "String": {"type": "string"}
+              }
+            }"#,
+        )
+        .expect("model");
+        let members = |op: &str| def.sensitive_inputs.get(op).cloned();
+        assert_eq!(
+            members("Seal"),
+            Some(vec!["Plaintext".to_string(), "Grants".to_string()])
+        );
+        assert_eq!(members("Look"), None);
+        assert_eq!(members("Hide"), Some(vec!["Name".to_string()]));
+    }
+}
