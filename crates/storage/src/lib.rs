@@ -65,6 +65,7 @@ mod completion;
 mod error;
 pub mod fuzzing;
 pub mod keyring;
+mod lz4;
 mod packed;
 mod schema;
 mod store;

@@ -15,13 +15,15 @@ const MARKER: &[u8] = b"\0lz1";
 /// with a new marker, and this one would stay for reading.
 const DICTIONARY: &[u8] = include_bytes!("audit-dictionary-v1.txt");
 
+static COMPRESSOR: crate::lz4::Dictionary = crate::lz4::Dictionary::new(DICTIONARY);
+
 /// The largest body [`unpack`] expands: far above any event the gateway records, and a bound on what
 /// a tampered length can make it allocate.
 const MAX_BODY: usize = 16 << 20;
 
 /// The stored form of `body`.
 pub(crate) fn pack(body: &[u8]) -> Vec<u8> {
-    let compressed = lz4_flex::block::compress_prepend_size_with_dict(body, DICTIONARY);
+    let compressed = COMPRESSOR.compress_prepend_size(body);
     // A body that itself starts with the marker is always packed, so it cannot be misread.
     if compressed.len() + MARKER.len() >= body.len() && !body.starts_with(MARKER) {
         return body.to_vec();
