@@ -205,8 +205,13 @@ impl<'m> XmlWriter<'m> {
                 }
             }
             kind => {
-                let text = scalar_text(kind, shape, r, v, self.millis);
-                self.text_element(elem, &text);
+                self.open(elem, None);
+                match v {
+                    // Most scalars are strings: escaped straight into the document.
+                    Value::String(s) => escape(s, &mut self.out),
+                    _ => escape(&scalar_text(kind, shape, r, v, self.millis), &mut self.out),
+                }
+                self.close(elem);
             }
         }
     }
