@@ -21,7 +21,8 @@
 //!
 //! Durability: a blob is written to `blobs/tmp/`, `fdatasync`ed, renamed into place and its directory
 //! `fsync`ed before [`BlobWriter::finish`] returns; only then may the caller commit metadata that refers to
-//! it. A crash before that leaves a temporary file (removed when the store opens) or an unreferenced blob
+//! it. A large blob is flushed in the background every 16 MiB while it is written, so that flushing
+//! overlaps receiving and `finish` waits for the last stretch only. A crash before that leaves a temporary file (removed when the store opens) or an unreferenced blob
 //! (removed by [`BlobStore::sweep`], which the service calls at startup with the ids its metadata refers to).
 //! Deleting: commit the metadata change first, then [`BlobStore::delete`]. Plaintext is never written to
 //! disk. An ephemeral store keeps the same encrypted bytes in memory.
@@ -33,7 +34,7 @@ use std::ops::Range;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
@@ -233,6 +234,7 @@ impl BlobStore {
                     tmp,
                     written: HEADER_LEN as u64,
                     allocated: 0,
+                    syncer: None,
                 };
                 if let Some(size) = size.filter(|&s| s > FLUSH_AT as u64) {
                     let segments = segment_count(size, SEGMENT_SIZE);
@@ -433,6 +435,8 @@ enum Sink {
         written: u64,
         /// Bytes preallocated (from offset 0).
         allocated: u64,
+        /// Background flushing, once the blob is large.
+        syncer: Option<Syncer>,
     },
     Memory(Vec<u8>),
     Done,
@@ -440,6 +444,54 @@ enum Sink {
 
 /// Preallocation ahead of the write position when the size is not known in advance.
 const PREALLOCATE_STEP: u64 = 64 << 20;
+
+/// A large blob is flushed to disk in the background every this many bytes while it is written, so
+/// that [`BlobWriter::finish`] waits for the last stretch only, not for the whole blob.
+const BACKGROUND_SYNC_STEP: u64 = 16 << 20;
+
+/// Flushes a blob's file while it is still being written: `fdatasync` on a second handle, on its own
+/// thread, once per request (requests made while one runs are served by the next).
+struct Syncer {
+    requests: mpsc::SyncSender<()>,
+    thread: std::thread::JoinHandle<io::Result<()>>,
+    /// `written` when the last flush was requested.
+    requested_at: u64,
+}
+
+impl Syncer {
+    fn start(file: &File) -> io::Result<Syncer> {
+        let file = file.try_clone()?;
+        let (requests, wanted) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("blob-sync".into())
+            .spawn(move || {
+                while wanted.recv().is_ok() {
+                    // An error is reported once per open file: keep it for `finish`, which must fail.
+                    file.sync_data()?;
+                }
+                Ok(())
+            })?;
+        Ok(Syncer {
+            requests,
+            thread,
+            requested_at: 0,
+        })
+    }
+
+    /// Asks for a flush; one already asked for and not started covers this one too.
+    fn request(&mut self, written: u64) {
+        self.requested_at = written;
+        let _ = self.requests.try_send(());
+    }
+
+    /// Waits for the flushes asked for; the first error any of them met.
+    fn finish(self) -> io::Result<()> {
+        drop(self.requests);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the blob flush thread panicked")))
+    }
+}
 
 impl Sink {
     /// Best effort: extends the file's allocation to `end` bytes without changing its size.
@@ -566,10 +618,27 @@ impl BlobWriter {
         let sealed = &self.out[..self.pending];
         let result = match &mut self.sink {
             Sink::File {
-                file, tmp, written, ..
+                file,
+                tmp,
+                written,
+                syncer,
+                ..
             } => {
                 *written += sealed.len() as u64;
-                file.write_all(sealed).map_err(|e| Error::io(&*tmp, e))
+                let mut result = file.write_all(sealed).map_err(|e| Error::io(&*tmp, e));
+                let since = *written - syncer.as_ref().map_or(0, |s| s.requested_at);
+                if result.is_ok() && since >= BACKGROUND_SYNC_STEP {
+                    if syncer.is_none() {
+                        match Syncer::start(file) {
+                            Ok(s) => *syncer = Some(s),
+                            Err(e) => result = Err(Error::io(&*tmp, e)),
+                        }
+                    }
+                    if let Some(s) = syncer {
+                        s.request(*written);
+                    }
+                }
+                result
             }
             Sink::Memory(buf) => {
                 buf.extend_from_slice(sealed);
@@ -603,12 +672,14 @@ impl BlobWriter {
                 tmp,
                 written,
                 allocated,
+                syncer,
             } => {
                 let Backend::Dir { root, .. } = &*self.store.inner else {
                     return Err(Error::ReadOnly);
                 };
-                let done = file
-                    .write_all_at(&self.header, 0)
+                let done = syncer
+                    .map_or(Ok(()), Syncer::finish)
+                    .and_then(|()| file.write_all_at(&self.header, 0))
                     // Releases blocks preallocated beyond the end.
                     .and_then(|()| {
                         if allocated > written {

@@ -241,3 +241,34 @@ fn a_store_in_a_data_dir_keeps_blobs_across_reopen() {
         data
     );
 }
+
+#[test]
+fn large_blobs_flushed_while_written_read_back_and_drop_cleanly() {
+    // Past the background flush step several times, with and without a size hint.
+    let data = pattern(50 << 20, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open_dir(dir.path().join("blobs")).unwrap();
+    let key = [6u8; 32];
+    let plain = write(&store, &key, &data, 1 << 20);
+    let mut hinted = store
+        .create_with_size_hint(&key, Some(data.len() as u64))
+        .unwrap();
+    hinted.write_all(&data).unwrap();
+    let hinted = hinted.finish().unwrap();
+    for id in [plain.id, hinted.id] {
+        let blob = store.open(id, &key).unwrap();
+        assert_eq!(blob.len(), data.len() as u64);
+        assert!(blob.read_all().unwrap() == data);
+    }
+    // Dropped while its flushes run: nothing is left behind.
+    let mut dropped = store.create(&key).unwrap();
+    dropped.write_all(&data).unwrap();
+    drop(dropped);
+    assert!(
+        std::fs::read_dir(dir.path().join("blobs/tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+    assert_eq!(store.list().unwrap().len(), 2);
+}
