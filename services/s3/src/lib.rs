@@ -23,6 +23,7 @@ mod input;
 mod kms_client;
 mod names;
 mod ops;
+mod plan;
 mod public;
 mod router;
 mod sse;

@@ -19,6 +19,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use crate::error;
+use crate::plan::{Plans, Source, Target as To};
 
 /// The XML namespace of S3 documents.
 pub const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -30,6 +31,7 @@ pub const FACTS: &str = "additionalEventData";
 /// S3's router over its embedded model.
 pub struct S3Router {
     model: Arc<Model>,
+    plans: Arc<Plans>,
     /// The access points requests may address; none without them.
     access_points: Option<Arc<RwLock<crate::access_point::Directory>>>,
 }
@@ -324,6 +326,7 @@ impl S3Router {
     /// A router over `model`.
     pub fn new(model: Arc<Model>) -> S3Router {
         S3Router {
+            plans: Arc::new(Plans::new(&model)),
             model,
             access_points: None,
         }
@@ -369,21 +372,14 @@ impl S3Router {
         target: &Target,
     ) -> Result<Value, AwsError> {
         let mut input = Map::new();
-        let Some(shape) = self.input_shape(op) else {
+        let plan = self.plans.get(op);
+        if !plan.has_input {
             return Ok(Value::Object(input));
-        };
-        for (name, r) in &shape.members {
-            let Some(location) = r.location.as_deref() else {
-                continue;
-            };
-            let wire = r.location_name.as_deref().unwrap_or(name);
-            let kind = self
-                .model
-                .shape(&r.shape)
-                .map(|s| s.kind.as_str())
-                .unwrap_or("string");
-            match location {
-                "uri" => {
+        }
+        for binding in &plan.input {
+            let (name, wire, kind) = (&binding.member, binding.wire.as_str(), &binding.kind);
+            match &binding.source {
+                Source::Uri => {
                     let v = match wire {
                         "Bucket" => target.bucket.clone(),
                         "Key" => target.key.clone(),
@@ -393,16 +389,18 @@ impl S3Router {
                         input.insert(name.clone(), Value::String(v));
                     }
                 }
-                "querystring" => {
+                Source::Query => {
                     if let Some(v) = head.query(wire) {
                         input.insert(name.clone(), typed(kind, v, wire)?);
                     }
                 }
-                "header" => {
-                    let values: Vec<&str> = head
-                        .headers
-                        .get_all(wire)
-                        .iter()
+                Source::Header(header) => {
+                    let mut all = head.headers.get_all(header).iter();
+                    let Some(first) = all.next() else {
+                        continue;
+                    };
+                    let values: Vec<&str> = std::iter::once(first)
+                        .chain(all)
                         .filter_map(|v| v.to_str().ok())
                         .collect();
                     if values.is_empty() {
@@ -419,11 +417,10 @@ impl S3Router {
                         input.insert(name.clone(), typed(kind, &values.join(","), wire)?);
                     }
                 }
-                "headers" => {
-                    let prefix = wire.to_ascii_lowercase();
+                Source::Prefixed(prefix) => {
                     let mut map = Map::new();
                     for (k, v) in head.headers {
-                        if let Some(suffix) = k.as_str().strip_prefix(&prefix) {
+                        if let Some(suffix) = k.as_str().strip_prefix(prefix.as_str()) {
                             let text = String::from_utf8_lossy(v.as_bytes()).into_owned();
                             map.insert(suffix.to_string(), Value::String(text));
                         }
@@ -432,7 +429,6 @@ impl S3Router {
                         input.insert(name.clone(), Value::Object(map));
                     }
                 }
-                _ => {}
             }
         }
         // Digests of the payload are checked whatever the operation's shape declares.
@@ -462,7 +458,15 @@ fn typed(kind: &str, text: &str, wire: &str) -> Result<Value, AwsError> {
 impl RestRouter for S3Router {
     fn route(&self, head: &RequestHead<'_>) -> Result<Routed, AwsError> {
         let (target, access_point) = self.address(head)?;
-        let has = |name: &str| head.query.iter().any(|(k, _)| k == name);
+        // Subresources are looked for by name many times: a presigned URL's own parameters are
+        // none of them, so they are set aside once.
+        let names: Vec<&str> = head
+            .query
+            .iter()
+            .map(|(k, _)| k.as_ref())
+            .filter(|k: &&str| !k.starts_with("X-Amz-"))
+            .collect();
+        let has = |name: &str| names.contains(&name);
         let header = |name: &str| head.headers.contains_key(name);
         let op = operation(head.method, &target, &has, &header)?;
         if let Some(b) = &target.bucket
@@ -546,7 +550,7 @@ impl RestRouter for S3Router {
         output: &Value,
         request_id: &str,
     ) -> Response<gateway::body::Body> {
-        let mut headers: Vec<(String, String)> = Vec::new();
+        let mut headers: Vec<(http::HeaderName, String)> = Vec::new();
         let mut body = String::new();
         let status = self
             .model
@@ -555,39 +559,35 @@ impl RestRouter for S3Router {
             .and_then(|o| o.http.response_code)
             .unwrap_or(200);
         if let (Some(shape), Value::Object(obj)) = (self.output_shape(operation), output) {
-            for (name, r) in &shape.members {
-                let Some(v) = obj.get(name) else { continue };
+            for binding in &self.plans.get(operation).output {
+                let Some(v) = obj.get(&binding.member) else {
+                    continue;
+                };
                 if v.is_null() {
                     continue;
                 }
-                let wire = r.location_name.as_deref().unwrap_or(name);
-                match r.location.as_deref() {
-                    Some("header") => {
-                        let kind = self
-                            .model
-                            .shape(&r.shape)
-                            .map(|s| s.kind.as_str())
-                            .unwrap_or("string");
-                        headers.push((wire.to_string(), header_text(kind, v)));
-                    }
-                    Some("headers") => {
+                match &binding.target {
+                    To::Header(name) => headers.push((name.clone(), header_text(&binding.kind, v))),
+                    To::Prefixed(prefix) => {
                         if let Value::Object(map) = v {
                             for (k, v) in map {
-                                if let Value::String(s) = v {
-                                    headers.push((format!("{wire}{k}"), s.clone()));
+                                if let (Value::String(s), Ok(name)) =
+                                    (v, http::HeaderName::try_from(format!("{prefix}{k}")))
+                                {
+                                    headers.push((name, s.clone()));
                                 }
                             }
                         }
                     }
-                    _ => {}
                 }
             }
             body = self.render_body(operation, shape, obj);
         }
-        let mut res = Response::new(gateway::body::full(body.clone()));
+        let has_body = !body.is_empty();
+        let mut res = Response::new(gateway::body::full(body));
         *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
         let h = res.headers_mut();
-        if !body.is_empty() {
+        if has_body {
             let ct = if operation == "GetBucketPolicy" {
                 "application/json"
             } else {
@@ -600,9 +600,8 @@ impl RestRouter for S3Router {
             h.insert("x-amz-id-2", v);
         }
         h.insert("server", HeaderValue::from_static("AmazonS3"));
-        for (k, v) in headers {
-            if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(k), HeaderValue::try_from(v))
-            {
+        for (name, v) in headers {
+            if let Ok(value) = HeaderValue::try_from(v) {
                 h.append(name, value);
             }
         }
