@@ -209,15 +209,17 @@ pub fn random_hex64() -> Result<String, CryptoError> {
 
 /// The text form of a UUID.
 pub fn uuid_text(b: &[u8; 16]) -> String {
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    // Every ciphertext names its key by id, so this runs on each Decrypt: no formatter.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    out
 }
 
 /// The raw bytes of a UUID in text form; `None` unless it is `8-4-4-4-12` hex digits.
@@ -375,6 +377,11 @@ mod tests {
     fn uuids() {
         let id = new_key_id().expect("id");
         assert_eq!(uuid_text(&uuid_bytes(&id).expect("parses")), id);
+        let bytes = [
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+            0xcd, 0xef,
+        ];
+        assert_eq!(uuid_text(&bytes), "01234567-89ab-cdef-0123-456789abcdef");
         assert_eq!(id.as_bytes()[14], b'4');
         assert!(uuid_bytes("not-a-uuid").is_none());
         assert!(uuid_bytes("1234abcd-12ab-34cd-56ef-1234567890a").is_none());
