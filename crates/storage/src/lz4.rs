@@ -25,7 +25,34 @@ fn hash(sequence: u32) -> usize {
 }
 
 fn read_u32(buf: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn read_u64(buf: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// How far `buf[a..]` and `buf[b..]` agree, stopping at `limit` (`a > b`, so `a` reaches it first).
+fn common_length(buf: &[u8], mut a: usize, mut b: usize, limit: usize) -> usize {
+    let start = a;
+    // Eight bytes at a time, then the tail.
+    while a + 8 <= limit {
+        let diff = read_u64(buf, a) ^ read_u64(buf, b);
+        if diff != 0 {
+            return a - start + (diff.trailing_zeros() / 8) as usize;
+        }
+        a += 8;
+        b += 8;
+    }
+    while a < limit && buf[a] == buf[b] {
+        a += 1;
+        b += 1;
+    }
+    a - start
 }
 
 /// A dictionary with its hash table, built once.
@@ -99,12 +126,9 @@ fn compress(buf: &[u8], start: usize, table: &mut Table, out: &mut Vec<u8>) {
                 from -= 1;
                 source -= 1;
             }
-            let mut stop = at + MIN_MATCH;
-            let mut next = candidate + MIN_MATCH;
-            while stop < extend_limit && buf[stop] == buf[next] {
-                stop += 1;
-                next += 1;
-            }
+            let stop = at
+                + MIN_MATCH
+                + common_length(buf, at + MIN_MATCH, candidate + MIN_MATCH, extend_limit);
             sequence_out(
                 out,
                 &buf[anchor..from],
