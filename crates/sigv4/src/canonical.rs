@@ -1,6 +1,6 @@
 //! The parts of the canonical request: URI, query string, header values.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 /// Everything but the unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) is encoded.
 pub(crate) const AWS_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
@@ -149,7 +149,7 @@ impl<'a> RawParam<'a> {
 
     /// Whether the decoded name is `name`, ignoring letter case.
     pub fn name_is(&self, name: &str) -> bool {
-        if !self.name.contains(['%', '+']) {
+        if !self.name.bytes().any(|b| b == b'%' || b == b'+') {
             return self.name.eq_ignore_ascii_case(name);
         }
         self.decoded_name().eq_ignore_ascii_case(name.as_bytes())
@@ -182,12 +182,42 @@ pub(crate) fn split_query(query: &str) -> Vec<RawParam<'_>> {
 }
 
 fn decode_component(s: &str) -> Vec<u8> {
-    if s.contains('+') {
-        let replaced = s.replace('+', " ");
-        percent_decode(replaced.as_bytes()).collect()
-    } else {
-        percent_decode(s.as_bytes()).collect()
+    decode_query_component(s.as_bytes())
+}
+
+/// A query string name or value decoded: `+` is a space, `%XX` the byte it names, and a `%` not
+/// followed by two hex digits stays as it is.
+pub fn decode_query_component(raw: &[u8]) -> Vec<u8> {
+    if !raw.iter().any(|&b| b == b'+' || b == b'%') {
+        return raw.to_vec();
     }
+    let hex = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        i += 1;
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                raw.get(i).copied().and_then(hex),
+                raw.get(i + 1).copied().and_then(hex),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A query component (name or value) as the canonical query string has it: decoded and encoded
@@ -246,6 +276,31 @@ pub(crate) fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_components_decode_as_percent_decoding_after_plus_to_space() {
+        for raw in [
+            "",
+            "plain",
+            "a+b",
+            "%",
+            "%4",
+            "%4g",
+            "%zz",
+            "a+b%2Bc",
+            "%41%42",
+            "%e2%82%ac",
+            "%%41",
+            "100%",
+            "x%2",
+            "%2f%2F",
+            "++%20+",
+        ] {
+            let reference: Vec<u8> =
+                percent_encoding::percent_decode(raw.replace('+', " ").as_bytes()).collect();
+            assert_eq!(decode_query_component(raw.as_bytes()), reference, "{raw}");
+        }
+    }
 
     fn uri(path: &str, s3: bool) -> String {
         let mut out = Vec::new();

@@ -41,6 +41,7 @@ mod sign;
 mod time;
 mod verify;
 
+pub use canonical::decode_query_component;
 pub use checksum::{Checksum, ChecksumAlgorithm, base64_decode, base64_encode};
 pub use chunked::{
     ChunkSigner, ChunkedDecoder, ChunkedMode, MIN_CHUNK_SIZE, Trailers, encode_unsigned,

@@ -269,17 +269,11 @@ pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
 }
 
 fn form_decode(bytes: &[u8]) -> String {
-    // Most names and values are plain: one copy instead of three.
-    if !bytes.iter().any(|&b| b == b'+' || b == b'%') {
-        return String::from_utf8_lossy(bytes).into_owned();
+    let decoded = sigv4::decode_query_component(bytes);
+    match String::from_utf8(decoded) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }
-    let plus_as_space: Vec<u8> = bytes
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    percent_encoding::percent_decode(&plus_as_space)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 #[cfg(test)]
