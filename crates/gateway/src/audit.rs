@@ -2,11 +2,11 @@
 
 use std::time::UNIX_EPOCH;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::authz::CheckOutcome;
 use crate::call::Call;
+use crate::codec::json_out::{self, Object};
 use crate::error::AwsError;
 use crate::identity::IdentityType;
 use crate::model::Model;
@@ -69,151 +69,52 @@ pub fn redact(model: &Model, shape_name: &str, value: &mut Value) {
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionIssuer<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    principal_id: &'a str,
-    arn: &'a str,
-    account_id: &'a str,
-    user_name: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionAttributes {
-    creation_date: String,
-    mfa_authenticated: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionContext<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_issuer: Option<SessionIssuer<'a>>,
-    attributes: SessionAttributes,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_identity: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdentity<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    principal_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn: Option<&'a str>,
-    account_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<SessionContext<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    invoked_by: Option<&'a str>,
-}
-
-fn user_identity(call: &Call) -> UserIdentity<'_> {
+/// Writes `userIdentity`.
+fn user_identity(call: &Call, out: &mut Vec<u8>) {
     let c = &call.caller;
+    let mut o = Object::open(out);
     if c.kind == IdentityType::Anonymous {
-        return UserIdentity {
-            kind: "AWSAccount",
-            principal_id: "",
-            arn: None,
-            account_id: "ANONYMOUS_PRINCIPAL",
-            access_key_id: c.access_key_id.as_deref(),
-            user_name: None,
-            session_context: None,
-            invoked_by: None,
-        };
+        o.str("type", "AWSAccount");
+        o.str("principalId", "");
+        o.str("accountId", "ANONYMOUS_PRINCIPAL");
+        o.opt_str("accessKeyId", c.access_key_id.as_deref());
+        o.close();
+        return;
     }
-    let session_context = c.session.as_ref().map(|s| {
+    o.str("type", c.kind.cloudtrail_name());
+    o.str("principalId", &c.principal_id);
+    o.str("arn", &c.arn);
+    o.str("accountId", &c.account);
+    o.opt_str("accessKeyId", c.access_key_id.as_deref());
+    o.opt_str("userName", c.user_name.as_deref());
+    if let Some(s) = &c.session {
         let created = s
             .issued_at
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        SessionContext {
-            session_issuer: s.role.as_ref().map(|(arn, name, id)| SessionIssuer {
-                kind: "Role",
-                principal_id: id,
-                arn,
-                account_id: &c.account,
-                user_name: name,
-            }),
-            attributes: SessionAttributes {
-                creation_date: time::iso8601(created as f64, false),
-                mfa_authenticated: if s.mfa_authenticated { "true" } else { "false" },
-            },
-            source_identity: s.source_identity.as_deref(),
+        let mut session = Object::open(o.member("sessionContext"));
+        if let Some((arn, name, id)) = &s.role {
+            let mut issuer = Object::open(session.member("sessionIssuer"));
+            issuer.str("type", "Role");
+            issuer.str("principalId", id);
+            issuer.str("arn", arn);
+            issuer.str("accountId", &c.account);
+            issuer.str("userName", name);
+            issuer.close();
         }
-    });
-    UserIdentity {
-        kind: c.kind.cloudtrail_name(),
-        principal_id: &c.principal_id,
-        arn: Some(&c.arn),
-        account_id: &c.account,
-        access_key_id: c.access_key_id.as_deref(),
-        user_name: c.user_name.as_deref(),
-        session_context,
-        invoked_by: call.via.as_ref().map(|v| v.service),
+        let mut attributes = Object::open(session.member("attributes"));
+        attributes.str("creationDate", &time::iso8601(created as f64, false));
+        attributes.str(
+            "mfaAuthenticated",
+            if s.mfa_authenticated { "true" } else { "false" },
+        );
+        attributes.close();
+        session.opt_str("sourceIdentity", s.source_identity.as_deref());
+        session.close();
     }
-}
-
-#[derive(Serialize)]
-struct ResourceRef<'a> {
-    #[serde(rename = "ARN")]
-    arn: &'a str,
-    #[serde(rename = "accountId")]
-    account_id: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DecisionRecord<'a> {
-    action: &'a str,
-    resource: &'a str,
-    decision: &'static str,
-    blocked_by: Vec<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Record<'a> {
-    event_version: &'static str,
-    user_identity: UserIdentity<'a>,
-    event_time: &'a str,
-    event_source: &'a str,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'a str,
-    user_agent: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    request_parameters: &'a Value,
-    response_elements: Option<()>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    resources: Vec<ResourceRef<'a>>,
-    event_type: &'static str,
-    management_event: bool,
-    recipient_account_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vpc_endpoint_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vpc_endpoint_account_id: Option<&'a str>,
-    decisions: Vec<DecisionRecord<'a>>,
-    event_category: &'static str,
+    o.opt_str("invokedBy", call.via.as_ref().map(|v| v.service));
+    o.close();
 }
 
 /// Builds the record of `call`, with its decisions and outcome.
@@ -259,58 +160,75 @@ pub(crate) fn event(
     let event_id = crate::gateway::new_request_id();
     let data_event = call.service == "s3" && is_s3_data(operation);
     let endpoint = call.location.endpoint();
-    let blocked: Vec<Vec<String>> = decisions
-        .iter()
-        .map(|d| {
-            d.decision
-                .blocked_by()
-                .iter()
-                .map(|t| format!("{t:?}").to_lowercase())
-                .collect()
-        })
-        .collect();
-    let record = Record {
-        event_version: "1.09",
-        user_identity: user_identity(call),
-        event_time: &event_time,
-        event_source: &source,
-        event_name: operation,
-        aws_region: call.region(),
-        source_ip_address: &source_ip,
-        user_agent: &call.user_agent,
-        error_code: error.map(|e| e.code.as_ref()),
-        error_message: error.map(|e| e.message.as_str()),
-        request_parameters: if empty { &Value::Null } else { params },
-        response_elements: None,
-        request_id: &call.request_id,
-        event_id: &event_id,
-        read_only: ro,
-        resources: decisions
-            .iter()
-            .filter(|d| d.resource != "*")
-            .map(|d| ResourceRef {
-                arn: &d.resource,
-                account_id: account,
-            })
-            .collect(),
-        event_type: "AwsApiCall",
-        management_event: !data_event,
-        recipient_account_id: account,
-        vpc_endpoint_id: endpoint.map(|e| e.id.as_str()),
-        vpc_endpoint_account_id: endpoint.map(|_| account),
-        decisions: decisions
-            .iter()
-            .zip(blocked)
-            .map(|(d, blocked_by)| DecisionRecord {
-                action: &d.action,
-                resource: &d.resource,
-                decision: d.decision.outcome().as_str(),
-                blocked_by,
-            })
-            .collect(),
-        event_category: if data_event { "Data" } else { "Management" },
-    };
-    let body = serde_json::to_vec(&record).unwrap_or_default();
+    // The record, in CloudTrail's member order.
+    let mut body = Vec::with_capacity(1024);
+    let mut o = Object::open(&mut body);
+    o.str("eventVersion", "1.09");
+    user_identity(call, o.member("userIdentity"));
+    o.str("eventTime", &event_time);
+    o.str("eventSource", &source);
+    o.str("eventName", operation);
+    o.str("awsRegion", call.region());
+    o.str("sourceIPAddress", &source_ip);
+    o.str("userAgent", &call.user_agent);
+    o.opt_str("errorCode", error.map(|e| e.code.as_ref()));
+    o.opt_str("errorMessage", error.map(|e| e.message.as_str()));
+    if empty {
+        o.null("requestParameters");
+    } else {
+        json_out::value(o.member("requestParameters"), params);
+    }
+    o.null("responseElements");
+    o.str("requestID", &call.request_id);
+    o.str("eventID", &event_id);
+    o.bool("readOnly", ro);
+    let mut resources = decisions.iter().filter(|d| d.resource != "*").peekable();
+    if resources.peek().is_some() {
+        let out = o.member("resources");
+        out.push(b'[');
+        for (i, d) in resources.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut r = Object::open(out);
+            r.str("ARN", &d.resource);
+            r.str("accountId", account);
+            r.close();
+        }
+        out.push(b']');
+    }
+    o.str("eventType", "AwsApiCall");
+    o.bool("managementEvent", !data_event);
+    o.str("recipientAccountId", account);
+    o.opt_str("vpcEndpointId", endpoint.map(|e| e.id.as_str()));
+    o.opt_str("vpcEndpointAccountId", endpoint.map(|_| account));
+    let out = o.member("decisions");
+    out.push(b'[');
+    for (i, d) in decisions.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut r = Object::open(out);
+        r.str("action", &d.action);
+        r.str("resource", &d.resource);
+        r.str("decision", d.decision.outcome().as_str());
+        let blocked = r.member("blockedBy");
+        blocked.push(b'[');
+        for (j, t) in d.decision.blocked_by().iter().enumerate() {
+            if j > 0 {
+                blocked.push(b',');
+            }
+            json_out::string(blocked, &format!("{t:?}").to_lowercase());
+        }
+        blocked.push(b']');
+        r.close();
+    }
+    out.push(b']');
+    o.str(
+        "eventCategory",
+        if data_event { "Data" } else { "Management" },
+    );
+    o.close();
     let username = match call.caller.kind {
         IdentityType::IamUser => call.caller.user_name.clone(),
         IdentityType::AssumedRole => call.caller.arn.rsplit('/').next().map(str::to_string),
