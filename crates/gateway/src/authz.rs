@@ -162,10 +162,18 @@ pub(crate) fn authorize(
             "operation declared no authorization checks",
         ));
     }
-    let base = base_context(call);
+    let mut base = Some(base_context(call));
     let mut outcomes = Vec::with_capacity(authorization.checks.len());
-    for check in &authorization.checks {
-        let decision = decide(call, &base, check);
+    for (i, check) in authorization.checks.iter().enumerate() {
+        // Each check adds its own keys to the request's: the last one takes the base instead of a
+        // copy, so the common single-check call copies nothing.
+        let own = if i + 1 == authorization.checks.len() {
+            base.take()
+        } else {
+            base.clone()
+        };
+        let cx = check_context(call, own.unwrap_or_else(|| base_context(call)), check);
+        let decision = decide_in(call, &cx, check);
         let allowed = decision.is_allowed()
             || (authorization.deny_only && decision.outcome() != policy::Outcome::ExplicitlyDenied);
         outcomes.push(CheckOutcome {
@@ -174,10 +182,7 @@ pub(crate) fn authorize(
             decision,
         });
         if !allowed {
-            let last = outcomes.last().map(|o| o.decision);
-            let message = last
-                .map(|d| denied_message(call, check, &d, &base))
-                .unwrap_or_default();
+            let message = denied_message(call, check, &decision, &cx);
             call.record_decisions(&outcomes);
             let status = if protocol == Protocol::Json || protocol == Protocol::RestJson {
                 400
@@ -195,21 +200,20 @@ pub(crate) fn authorize(
     Ok(outcomes)
 }
 
-fn denied_message(call: &Call, check: &Check, decision: &Decision, base: &Context) -> String {
-    let cx = check_context(call, base, check);
+fn denied_message(call: &Call, check: &Check, decision: &Decision, cx: &Context) -> String {
     let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
     let req = Request {
         principal: &call.caller.principal,
         action: &check.action,
         resource: &check.resource,
         resource_account: Some(resource_account),
-        context: &cx,
+        context: cx,
     };
     decision.message(&req)
 }
 
-fn check_context(call: &Call, base: &Context, check: &Check) -> Context {
-    let mut cx = base.clone();
+/// The request's context `cx` with the keys `check` adds.
+fn check_context(call: &Call, mut cx: Context, check: &Check) -> Context {
     let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
     cx.insert("aws:ResourceAccount", resource_account);
     if let Some(org) = call.org_account(resource_account) {
@@ -228,7 +232,11 @@ fn check_context(call: &Call, base: &Context, check: &Check) -> Context {
 /// One decision: gathers the policies that apply to this caller, resource and
 /// network location, and asks the engine.
 pub(crate) fn decide(call: &Call, base: &Context, check: &Check) -> Decision {
-    let cx = check_context(call, base, check);
+    decide_in(call, &check_context(call, base.clone(), check), check)
+}
+
+/// [`decide`] in the context `cx` the check's keys are already in.
+fn decide_in(call: &Call, cx: &Context, check: &Check) -> Decision {
     let caller = &call.caller;
     let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
     let req = Request {
@@ -236,7 +244,7 @@ pub(crate) fn decide(call: &Call, base: &Context, check: &Check) -> Decision {
         action: &check.action,
         resource: &check.resource,
         resource_account: Some(resource_account),
-        context: &cx,
+        context: cx,
     };
     let identity: Vec<&Policy> = caller.identity_policies.iter().map(Arc::as_ref).collect();
     let boundary_list: Vec<&Policy> = caller.boundary.iter().map(Arc::as_ref).collect();
