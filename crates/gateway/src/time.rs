@@ -69,20 +69,13 @@ fn format_iso8601(epoch: f64, millis: bool) -> String {
     }
     // Written digit by digit: this runs for every timestamp of every response and record.
     let mut out = [0u8; 24];
-    let mut put = |at: usize, value: i64, width: usize| {
-        let mut v = value;
-        for i in (0..width).rev() {
-            out[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
-    put(0, y, 4);
-    put(5, i64::from(mo), 2);
-    put(8, i64::from(d), 2);
-    put(11, h, 2);
-    put(14, mi, 2);
-    put(17, s, 2);
-    put(20, ms, 3);
+    put_digits(&mut out[0..4], y);
+    put_digits(&mut out[5..7], i64::from(mo));
+    put_digits(&mut out[8..10], i64::from(d));
+    put_digits(&mut out[11..13], h);
+    put_digits(&mut out[14..16], mi);
+    put_digits(&mut out[17..19], s);
+    put_digits(&mut out[20..23], ms);
     out[4] = b'-';
     out[7] = b'-';
     out[10] = b'T';
@@ -111,14 +104,29 @@ pub fn http_date(epoch: f64) -> String {
     let days = secs.div_euclid(86_400);
     let (y, mo, d) = civil_from_days(days);
     let sod = secs.rem_euclid(86_400);
-    format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(mo - 1) as usize],
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    let (day, month) = (DAYS[days.rem_euclid(7) as usize], MONTHS[(mo - 1) as usize]);
+    let (h, mi, s) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    if !(0..=9999).contains(&y) {
+        return format!("{day}, {d:02} {month} {y:04} {h:02}:{mi:02}:{s:02} GMT");
+    }
+    // Every S3 object response carries one (Last-Modified): no formatter.
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    out[..3].copy_from_slice(day.as_bytes());
+    out[8..11].copy_from_slice(month.as_bytes());
+    put_digits(&mut out[5..7], i64::from(d));
+    put_digits(&mut out[12..16], y);
+    put_digits(&mut out[17..19], h);
+    put_digits(&mut out[20..22], mi);
+    put_digits(&mut out[23..25], s);
+    std::str::from_utf8(&out).unwrap_or_default().to_owned()
+}
+
+/// Writes `value` (not negative) as decimal digits filling `out`, zero-padded.
+fn put_digits(out: &mut [u8], mut value: i64) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// Parses ISO 8601 (`2024-01-31T12:00:00Z`, fractions, offsets, compact `20240131T120000Z`,
@@ -248,5 +256,26 @@ mod tests {
         assert!(parse_timestamp("2024-02-30T00:00:00Z").is_some());
         assert_eq!(parse_timestamp("nope"), None);
         assert_eq!(http_date(1_445_412_480.0), "Wed, 21 Oct 2015 07:28:00 GMT");
+        // Digit by digit agrees with the formatter.
+        let mut epoch = -62_135_596_800.0_f64;
+        while epoch < 253_402_300_800.0 {
+            let secs = epoch.floor() as i64;
+            let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+            let months = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let expected = format!(
+                "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+                days[secs.div_euclid(86_400).rem_euclid(7) as usize],
+                months[(mo - 1) as usize],
+                sod / 3600,
+                sod % 3600 / 60,
+                sod % 60
+            );
+            assert_eq!(http_date(epoch), expected);
+            epoch += 7_777_777.5;
+        }
     }
 }

@@ -139,6 +139,9 @@ pub(crate) fn push_canonical_uri(out: &mut Vec<u8>, path: &str, s3: bool) {
 pub(crate) struct RawParam<'a> {
     pub name: &'a str,
     pub value: &'a str,
+    /// Whether the name has no `%` or `+`, so that it is its own decoded form (names are looked up
+    /// many times per request).
+    plain_name: bool,
 }
 
 impl<'a> RawParam<'a> {
@@ -149,7 +152,7 @@ impl<'a> RawParam<'a> {
 
     /// Whether the decoded name is `name`, ignoring letter case.
     pub fn name_is(&self, name: &str) -> bool {
-        if !self.name.bytes().any(|b| b == b'%' || b == b'+') {
+        if self.plain_name {
             return self.name.eq_ignore_ascii_case(name);
         }
         self.decoded_name().eq_ignore_ascii_case(name.as_bytes())
@@ -174,9 +177,13 @@ pub(crate) fn split_query(query: &str) -> Vec<RawParam<'_>> {
     query
         .split('&')
         .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((name, value)) => RawParam { name, value },
-            None => RawParam { name: p, value: "" },
+        .map(|p| {
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            RawParam {
+                name,
+                value,
+                plain_name: !name.bytes().any(|b| b == b'%' || b == b'+'),
+            }
         })
         .collect()
 }
