@@ -225,22 +225,24 @@ pub fn new_request_id() -> String {
     // Version 4 and variant bits, as a random UUID has them.
     let a = (a & !0xf000) | 0x4000;
     let b = (b & !(0xc000 << 48)) | (0x8000 << 48);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    uuid_text(&bytes)
+}
+
+/// 16 bytes in a UUID's text form, `8-4-4-4-12` lowercase hex digits.
+pub fn uuid_text(bytes: &[u8; 16]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 36];
-    let mut i = 0;
-    let nibbles = (0..16)
-        .rev()
-        .map(|k| (a >> (k * 4)) & 0xf)
-        .chain((0..16).rev().map(|k| (b >> (k * 4)) & 0xf));
-    for nibble in nibbles {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            out[i] = b'-';
-            i += 1;
+    let mut out = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
         }
-        out[i] = HEX[nibble as usize];
-        i += 1;
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 15)]));
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn splitmix(mut z: u64) -> u64 {

@@ -37,7 +37,7 @@ pub mod time;
 
 pub use call::{Call, Via};
 pub use error::AwsError;
-pub use gateway::{Config, Gateway, GatewayBuilder, new_request_id};
+pub use gateway::{Config, Gateway, GatewayBuilder, new_request_id, uuid_text};
 pub use identity::{
     Caller, Credential, Identities, IdentityType, OrgAccount, Organizations, Session,
 };

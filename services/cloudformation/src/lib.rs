@@ -89,18 +89,11 @@ pub(crate) fn random_hex(n: usize) -> String {
 
 /// A random (version 4) UUID.
 pub(crate) fn uuid() -> String {
-    let mut b = random_bytes(16);
+    let mut b = [0u8; 16];
+    let _ = aws_lc_rs::rand::fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    gateway::uuid_text(&b)
 }
 
 /// Epoch seconds as ISO 8601 (`2024-05-01T12:00:00.000Z`).

@@ -209,17 +209,7 @@ pub fn random_hex64() -> Result<String, CryptoError> {
 
 /// The text form of a UUID.
 pub fn uuid_text(b: &[u8; 16]) -> String {
-    // Every ciphertext names its key by id, so this runs on each Decrypt: no formatter.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 15)]));
-    }
-    out
+    gateway::uuid_text(b)
 }
 
 /// The raw bytes of a UUID in text form; `None` unless it is `8-4-4-4-12` hex digits.
