@@ -21,9 +21,10 @@
 //!
 //! Durability: a blob is written to `blobs/tmp/`, `fdatasync`ed, renamed into place and its directory
 //! `fsync`ed before [`BlobWriter::finish`] returns; only then may the caller commit metadata that refers to
-//! it. A large blob is flushed in the background every 16 MiB while it is written, so that flushing
-//! overlaps receiving and `finish` waits for the last stretch only. A crash before that leaves a temporary file (removed when the store opens) or an unreferenced blob
+//! it. A crash before that leaves a temporary file (removed when the store opens) or an unreferenced blob
 //! (removed by [`BlobStore::sweep`], which the service calls at startup with the ids its metadata refers to).
+//! A large blob is also flushed in the background every 16 MiB while it is written, so that flushing
+//! overlaps receiving and `finish` waits for the last stretch only.
 //! Deleting: commit the metadata change first, then [`BlobStore::delete`]. Plaintext is never written to
 //! disk. An ephemeral store keeps the same encrypted bytes in memory.
 
