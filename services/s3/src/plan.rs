@@ -39,7 +39,6 @@ pub(crate) enum Target {
 
 /// An output member sent as header(s).
 pub(crate) struct Output {
-    pub(crate) member: String,
     pub(crate) kind: String,
     pub(crate) target: Target,
 }
@@ -51,6 +50,9 @@ pub(crate) struct Plan {
     pub(crate) has_input: bool,
     pub(crate) input: Vec<Input>,
     pub(crate) output: Vec<Output>,
+    /// Index into `output` by member name: an output carries a few of its shape's (often dozens
+    /// of) header members, so rendering looks up what is there rather than all that could be.
+    pub(crate) output_index: FastMap<String, usize>,
 }
 
 /// The plans of every operation of a model.
@@ -105,8 +107,8 @@ impl Plans {
                     Some("headers") => Target::Prefixed(wire.to_string()),
                     _ => continue,
                 };
+                plan.output_index.insert(member.clone(), plan.output.len());
                 plan.output.push(Output {
-                    member: member.clone(),
                     kind: kind(&r.shape, "string"),
                     target,
                 });

@@ -559,13 +559,16 @@ impl RestRouter for S3Router {
             .and_then(|o| o.http.response_code)
             .unwrap_or(200);
         if let (Some(shape), Value::Object(obj)) = (self.output_shape(operation), output) {
-            for binding in &self.plans.get(operation).output {
-                let Some(v) = obj.get(&binding.member) else {
-                    continue;
-                };
-                if v.is_null() {
-                    continue;
-                }
+            let plan = self.plans.get(operation);
+            // In the shape's member order, as the model lists them.
+            let mut present: Vec<(usize, &Value)> = obj
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .filter_map(|(k, v)| plan.output_index.get(k.as_str()).map(|&i| (i, v)))
+                .collect();
+            present.sort_unstable_by_key(|(i, _)| *i);
+            for (i, v) in present {
+                let binding = &plan.output[i];
                 match &binding.target {
                     To::Header(name) => headers.push((name.clone(), header_text(&binding.kind, v))),
                     To::Prefixed(prefix) => {
