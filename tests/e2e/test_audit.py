@@ -77,6 +77,11 @@ def test_secrets_are_redacted_and_bad_signatures_are_recorded(server):
     kms.encrypt(KeyId=key_id, Plaintext=b"the plaintext marker")
     event = json.loads(lookup(server, "EventName", "Encrypt")[0]["CloudTrailEvent"])
     assert event["requestParameters"]["Plaintext"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    # As CloudTrail: binary data (the ciphertext) is not recorded, the encryption context is.
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext={"purpose": "audit"})["CiphertextBlob"]
+    kms.decrypt(CiphertextBlob=blob, EncryptionContext={"purpose": "audit"})
+    event = json.loads(lookup(server, "EventName", "Decrypt")[0]["CloudTrailEvent"])
+    assert event["requestParameters"] == {"EncryptionContext": {"purpose": "audit"}}
 
     bad = server.client("iam", access_key="AKIANOSUCHKEY0000000", secret="x")
     with pytest.raises(ClientError):

@@ -143,7 +143,11 @@ pub(crate) fn event(
         redacted = copy;
         params = &redacted;
     }
-    let empty = params.as_object().is_some_and(|o| o.is_empty());
+    let binary = service
+        .and_then(|svc| svc.binary_inputs.get(call.operation))
+        .map_or(&[][..], Vec::as_slice);
+    let kept = |k: &String| !binary.contains(k);
+    let empty = params.as_object().is_some_and(|o| !o.keys().any(kept));
     let operation = if call.operation.is_empty() {
         "Unknown"
     } else {
@@ -173,10 +177,16 @@ pub(crate) fn event(
     o.str("userAgent", &call.user_agent);
     o.opt_str("errorCode", error.map(|e| e.code.as_ref()));
     o.opt_str("errorMessage", error.map(|e| e.message.as_str()));
-    if empty {
-        o.null("requestParameters");
-    } else {
-        json_out::value(o.member("requestParameters"), params);
+    match params.as_object() {
+        _ if empty => o.null("requestParameters"),
+        Some(members) if !binary.is_empty() => {
+            let mut p = Object::open(o.member("requestParameters"));
+            for (k, v) in members.iter().filter(|(k, _)| kept(k)) {
+                json_out::value(p.member_escaped(k), v);
+            }
+            p.close();
+        }
+        _ => json_out::value(o.member("requestParameters"), params),
     }
     o.null("responseElements");
     o.str("requestID", &call.request_id);

@@ -266,6 +266,9 @@ pub struct ServiceDef {
     /// Operations whose input can carry a sensitive value, redacted in the audit trail: the
     /// top-level input members that lead to one (most requests carry none, and skip the copy).
     pub(crate) sensitive_inputs: crate::fasthash::FastMap<String, Vec<String>>,
+    /// Operations with binary top-level input members (ciphertexts, say) that are not secret:
+    /// CloudTrail leaves binary data out of `requestParameters`, and so does the trail.
+    pub(crate) binary_inputs: crate::fasthash::FastMap<String, Vec<String>>,
 }
 
 impl ServiceDef {
@@ -289,8 +292,26 @@ impl ServiceDef {
                 (!members.is_empty()).then(|| (name.clone(), members))
             })
             .collect();
+        let binary_inputs = model
+            .operations
+            .iter()
+            .filter_map(|(name, op)| {
+                let input = model.shape(&op.input.as_ref()?.shape)?;
+                let members: Vec<String> = input
+                    .members
+                    .iter()
+                    .filter(|(_, r)| {
+                        model.shape(&r.shape).is_some_and(|s| s.kind == "blob")
+                            && !crate::audit::has_sensitive(&model, &r.shape)
+                    })
+                    .map(|(m, _)| m.clone())
+                    .collect();
+                (!members.is_empty()).then(|| (name.clone(), members))
+            })
+            .collect();
         Ok(ServiceDef {
             sensitive_inputs,
+            binary_inputs,
             signing_name,
             protocol: Protocol::of(&model),
             model: Arc::new(model),
@@ -349,10 +370,12 @@ mod tests {
                   "Grants": {"shape": "GrantList"}}},
                 "GrantList": {"type": "list", "member": {"shape": "Grant"}},
                 "Grant": {"type": "structure", "members": {"Token": {"shape": "Secret"}}},
-                "LookIn": {"type": "structure", "members": {"KeyId": {"shape": "String"}}},
+                "LookIn": {"type": "structure", "members": {"KeyId": {"shape": "String"},
+                  "Blob": {"shape": "Bytes"}}},
                 "HideIn": {"type": "structure", "sensitive": true,
                            "members": {"Name": {"shape": "String"}}},
                 "Secret": {"type": "blob", "sensitive": true},
+                "Bytes": {"type": "blob"},
                 "String": {"type": "string"}
               }
             }"#,
@@ -365,5 +388,9 @@ mod tests {
         );
         assert_eq!(members("Look"), None);
         assert_eq!(members("Hide"), Some(vec!["Name".to_string()]));
+        // Binary members that are not secret are left out of the trail; secret ones are redacted.
+        let binary = |op: &str| def.binary_inputs.get(op).cloned();
+        assert_eq!(binary("Look"), Some(vec!["Blob".to_string()]));
+        assert_eq!(binary("Seal"), None);
     }
 }

@@ -124,6 +124,17 @@ impl<'a> Object<'a> {
         self.out
     }
 
+    /// Starts a member whose name comes from elsewhere (escaped as a string).
+    pub fn member_escaped(&mut self, name: &str) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        string(self.out, name);
+        self.out.push(b':');
+        self.out
+    }
+
     /// A string member.
     pub fn str(&mut self, name: &str, v: &str) {
         string(self.member(name), v);
