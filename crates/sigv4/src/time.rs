@@ -180,7 +180,16 @@ impl Timestamp {
     /// The ISO 8601 extended format S3 uses in error documents: `2015-08-30T12:36:00Z`.
     pub fn to_iso8601(self) -> String {
         let (y, mo, d, h, mi, s) = self.civil();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        let mut out = String::with_capacity(20);
+        push_date(&mut out, y, mo, d, "-");
+        out.push('T');
+        push_2(&mut out, h);
+        out.push(':');
+        push_2(&mut out, mi);
+        out.push(':');
+        push_2(&mut out, s);
+        out.push('Z');
+        out
     }
 
     /// The RFC 1123 form of an HTTP `Date` header: `Sun, 30 Aug 2015 12:36:00 GMT`.
@@ -195,7 +204,9 @@ impl Timestamp {
     /// The `YYYYMMDD` date, as in a credential scope.
     pub fn date_stamp(self) -> String {
         let (y, mo, d, ..) = self.civil();
-        format!("{y:04}{mo:02}{d:02}")
+        let mut out = String::with_capacity(8);
+        push_date(&mut out, y, mo, d, "");
+        out
     }
 
     fn civil(self) -> (i64, u32, u32, i64, i64, i64) {
@@ -204,6 +215,29 @@ impl Timestamp {
         let (y, m, d) = civil_from_days(days);
         (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
     }
+}
+
+/// `YYYY<sep>MM<sep>DD`, as `{y:04}{sep}{mo:02}{sep}{d:02}` writes it (every request's scope
+/// date goes through here, so without the formatting machinery).
+fn push_date(out: &mut String, y: i64, mo: u32, d: u32, sep: &str) {
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        push_2(out, i64::from(y / 100));
+        push_2(out, i64::from(y % 100));
+    } else {
+        out.push_str(&format!("{y:04}"));
+    }
+    out.push_str(sep);
+    push_2(out, i64::from(mo));
+    out.push_str(sep);
+    push_2(out, i64::from(d));
+}
+
+/// Two digits of `n` (0..=99).
+fn push_2(out: &mut String, n: i64) {
+    let n = n.clamp(0, 99) as u8;
+    out.push(char::from(b'0' + n / 10));
+    out.push(char::from(b'0' + n % 10));
 }
 
 fn is_gmt(zone: &str) -> bool {
@@ -280,6 +314,32 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_writers_match_the_formatter() {
+        // Every fifth day of years 0001-9999 at a varying time of day, and beyond both ends.
+        let mut secs = -62_135_596_800; // 0001-01-01T00:00:00Z
+        while secs < 253_402_300_800 {
+            let t = Timestamp::from_unix(secs);
+            let (y, mo, d, h, mi, s) = t.civil();
+            assert_eq!(
+                t.to_iso8601(),
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            );
+            assert_eq!(t.date_stamp(), format!("{y:04}{mo:02}{d:02}"));
+            secs += 5 * 86_400 + 3_607;
+        }
+        for secs in [
+            -62_135_596_801,
+            -70_000_000_000,
+            253_402_300_800,
+            400_000_000_000,
+        ] {
+            let t = Timestamp::from_unix(secs);
+            let (y, mo, d, ..) = t.civil();
+            assert_eq!(t.date_stamp(), format!("{y:04}{mo:02}{d:02}"));
+        }
+    }
 
     #[test]
     fn basic_format_round_trips() {

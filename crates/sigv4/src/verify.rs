@@ -890,7 +890,8 @@ impl Authorization {
 
     /// S3: the time of a signed request within 15 minutes of `now`; a presigned URL valid now.
     fn check_clock_s3(&self, now: SystemTime) -> Result<(), Error> {
-        let server_time = Timestamp::from_system_time(now).to_iso8601();
+        // Only errors name the server's time.
+        let server_time = || Timestamp::from_system_time(now).to_iso8601();
         let Some(time) = self.time.to_system_time() else {
             return Err(Error::access_denied(NO_DATE_S3, Vec::new()));
         };
@@ -901,7 +902,7 @@ impl Authorization {
                 if skewed {
                     return Err(Error::RequestTimeTooSkewed {
                         request_time: self.time_text.clone(),
-                        server_time,
+                        server_time: server_time(),
                     });
                 }
             }
@@ -911,7 +912,7 @@ impl Authorization {
                         "Request is not yet valid",
                         vec![
                             ("X-Amz-Date", self.time_text.clone()),
-                            ("ServerTime", server_time),
+                            ("ServerTime", server_time()),
                         ],
                     ));
                 }
@@ -924,7 +925,7 @@ impl Authorization {
                         vec![
                             ("X-Amz-Expires", expires.to_string()),
                             ("Expires", end.to_iso8601()),
-                            ("ServerTime", server_time),
+                            ("ServerTime", server_time()),
                         ],
                     ));
                 }
