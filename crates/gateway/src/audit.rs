@@ -30,7 +30,7 @@ pub fn event_source(service: &str) -> String {
     match service {
         "s3control" => "s3.amazonaws.com".into(),
         "studio" => "sagemaker.amazonaws.com".into(),
-        s => format!("{s}.amazonaws.com"),
+        s => [s, ".amazonaws.com"].concat(),
     }
 }
 
@@ -158,7 +158,7 @@ pub(crate) fn event(
     let account = call.account();
     let source_ip = match (&call.via, call.source_ip) {
         (Some(via), _) => via.service.to_string(),
-        (None, Some(ip)) => ip.to_string(),
+        (None, Some(ip)) => crate::authz::ip_text(ip),
         (None, None) => String::new(),
     };
     let event_id = crate::gateway::new_request_id();

@@ -136,14 +136,34 @@ fn rcp_applies(action: &str) -> bool {
     SERVICES.iter().any(|s| prefix.eq_ignore_ascii_case(s))
 }
 
-fn ip_text(ip: IpAddr) -> String {
+/// The address as policies and the trail see it: an IPv4-mapped IPv6 peer is its IPv4 address.
+pub(crate) fn ip_text(ip: IpAddr) -> String {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
+            Some(v4) => v4_text(v4),
             None => v6.to_string(),
         },
-        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V4(v4) => v4_text(v4),
     }
+}
+
+/// Dotted decimal, as `Ipv4Addr`'s `Display` writes it (every request's context and record
+/// carry the client's address).
+fn v4_text(ip: std::net::Ipv4Addr) -> String {
+    let mut out = String::with_capacity(15);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if octet >= 100 {
+            out.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            out.push(char::from(b'0' + octet / 10 % 10));
+        }
+        out.push(char::from(b'0' + octet % 10));
+    }
+    out
 }
 
 /// Decides every check of `authorization` for `call`. The first denial becomes the
@@ -290,4 +310,23 @@ fn decide_in(call: &Call, cx: &Context, check: &Check) -> Decision {
         trust: check.trust_policy.as_deref(),
     };
     policy::evaluate(&req, &set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn addresses_read_as_display_writes_them() {
+        for a in 0..=255u8 {
+            for b in [0u8, 1, 9, 10, 99, 100, 199, 255] {
+                let v4 = Ipv4Addr::new(a, b, 255 - a, a / 3);
+                assert_eq!(ip_text(IpAddr::V4(v4)), v4.to_string());
+                assert_eq!(ip_text(IpAddr::V6(v4.to_ipv6_mapped())), v4.to_string());
+            }
+        }
+        let v6 = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+        assert_eq!(ip_text(IpAddr::V6(v6)), "2001:db8::1");
+    }
 }

@@ -377,7 +377,7 @@ impl Kms {
                     .unwrap_or(via.service);
                 c.with(
                     "kms:ViaService",
-                    format!("{name}.{}.amazonaws.com", self.region),
+                    [name, ".", &self.region, ".amazonaws.com"].concat(),
                 )
             }
             None => c,

@@ -26,7 +26,7 @@ pub(crate) fn with_context(mut c: Check, ctx: &EncryptionContext) -> Check {
     }
     let keys: Vec<String> = ctx.keys().cloned().collect();
     for (k, v) in ctx {
-        c = c.with(format!("kms:EncryptionContext:{k}"), v.clone());
+        c = c.with(["kms:EncryptionContext:", k].concat(), v.clone());
     }
     c.with("kms:EncryptionContextKeys", keys)
 }

@@ -43,12 +43,12 @@ pub fn check_bucket_name(name: &str) -> Result<(), AwsError> {
 
 /// `arn:aws:s3:::bucket`.
 pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}")
+    ["arn:aws:s3:::", bucket].concat()
 }
 
 /// `arn:aws:s3:::bucket/key`.
 pub fn object_arn(bucket: &str, key: &str) -> String {
-    format!("arn:aws:s3:::{bucket}/{key}")
+    ["arn:aws:s3:::", bucket, "/", key].concat()
 }
 
 /// The canonical user id S3 shows for an account (64 hex digits, stable per account).
