@@ -20,6 +20,11 @@ const MAX_WINDOW: usize = u16::MAX as usize;
 
 type Table = [u16; 1 << HASH_BITS];
 
+thread_local! {
+    /// The dictionary (identified by its address) followed by the input being compressed.
+    static WINDOW: std::cell::RefCell<(usize, Vec<u8>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
 fn hash(sequence: u32) -> usize {
     (sequence.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
 }
@@ -82,20 +87,35 @@ impl Dictionary {
 
     /// `input` as an LZ4 block preceded by its length (u32, little endian), compressed against the
     /// dictionary.
+    #[cfg(test)]
     pub(crate) fn compress_prepend_size(&self, input: &[u8]) -> Vec<u8> {
+        self.compress_after(&[], input)
+    }
+
+    /// `prefix`, then what [`Dictionary::compress_prepend_size`] makes of `input`, in one buffer.
+    pub(crate) fn compress_after(&self, prefix: &[u8], input: &[u8]) -> Vec<u8> {
         let dict = self.bytes;
         if dict.len() + input.len() >= MAX_WINDOW {
-            return lz4_flex::block::compress_prepend_size_with_dict(input, dict);
+            let block = lz4_flex::block::compress_prepend_size_with_dict(input, dict);
+            return [prefix, &block].concat();
         }
-        let mut out = Vec::with_capacity(4 + input.len() + input.len() / 255 + 16);
+        let mut out = Vec::with_capacity(prefix.len() + 4 + input.len() + input.len() / 255 + 16);
+        out.extend_from_slice(prefix);
         out.extend_from_slice(&(input.len() as u32).to_le_bytes());
         // One buffer, dictionary then input: a match may start in the dictionary and run into the
-        // input, as the decoder allows.
-        let mut buf = Vec::with_capacity(dict.len() + input.len());
-        buf.extend_from_slice(dict);
-        buf.extend_from_slice(input);
-        let mut table = *self.table();
-        compress(&buf, dict.len(), &mut table, &mut out);
+        // input, as the decoder allows. Each thread keeps its buffer with the dictionary in place.
+        WINDOW.with_borrow_mut(|(owner, buf)| {
+            if *owner != dict.as_ptr() as usize {
+                buf.clear();
+                buf.extend_from_slice(dict);
+                *owner = dict.as_ptr() as usize;
+            }
+            buf.truncate(dict.len());
+            buf.extend_from_slice(input);
+            let mut table = *self.table();
+            // Under MAX_WINDOW bytes: the buffer stays small.
+            compress(buf, dict.len(), &mut table, &mut out);
+        });
         out
     }
 }
@@ -225,6 +245,23 @@ mod tests {
             let runs: Vec<u8> = (0..n).map(|_| b"ab"[(next() % 2) as usize]).collect();
             round_trip(&runs);
             round_trip(&b"0123456789".repeat(n / 10 + 1));
+        }
+    }
+
+    #[test]
+    fn dictionaries_sharing_a_thread_each_compress_against_their_own() {
+        static OTHER: Dictionary =
+            Dictionary::new(b"a different dictionary with other words in it");
+        let text = b"a different dictionary, or the audit one: eventVersion userIdentity";
+        for _ in 0..3 {
+            for dict in [&DICT, &OTHER] {
+                let packed = dict.compress_after(b"\0p", text);
+                assert_eq!(&packed[..2], b"\0p");
+                let back =
+                    lz4_flex::block::decompress_size_prepended_with_dict(&packed[2..], dict.bytes)
+                        .expect("decodes");
+                assert_eq!(back, text);
+            }
         }
     }
 }

@@ -23,15 +23,12 @@ const MAX_BODY: usize = 16 << 20;
 
 /// The stored form of `body`.
 pub(crate) fn pack(body: &[u8]) -> Vec<u8> {
-    let compressed = COMPRESSOR.compress_prepend_size(body);
+    let packed = COMPRESSOR.compress_after(MARKER, body);
     // A body that itself starts with the marker is always packed, so it cannot be misread.
-    if compressed.len() + MARKER.len() >= body.len() && !body.starts_with(MARKER) {
+    if packed.len() >= body.len() && !body.starts_with(MARKER) {
         return body.to_vec();
     }
-    let mut out = Vec::with_capacity(MARKER.len() + compressed.len());
-    out.extend_from_slice(MARKER);
-    out.extend_from_slice(&compressed);
-    out
+    packed
 }
 
 /// The body `stored` holds; `None` when it is packed and does not decompress (a damaged or altered
