@@ -184,8 +184,9 @@ impl Harness {
         let mut call = self.call(def.signing_name);
         call.operation = name;
         call.input = std::sync::Arc::new(input.clone());
+        let shared = call.input.clone();
         let result = self.block_on(async {
-            let prepared = handler.prepare(&input, &call)?;
+            let prepared = handler.prepare(&shared, &call)?;
             (prepared.run)(call.clone()).await
         });
         if let (Ok(output), Some(router)) = (&result, &def.rest) {

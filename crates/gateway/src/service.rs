@@ -215,6 +215,19 @@ pub trait Operation: DeserializeOwned + Serialize + Send + 'static {
         svc: Arc<Self::Service>,
         call: Call,
     ) -> impl Future<Output = Result<Self::Output, AwsError>> + Send;
+
+    /// The operation from its decoded input (which the call keeps for the audit trail). The
+    /// default deserializes a copy; an operation that works on the decoded document itself can
+    /// share it instead.
+    fn from_input(input: &Arc<Value>) -> Result<Self, serde_json::Error> {
+        Self::deserialize(&**input)
+    }
+
+    /// The output as the document the protocol layer renders; an output that already is one
+    /// is passed on as it is.
+    fn output_value(output: Self::Output) -> Result<Value, serde_json::Error> {
+        serde_json::to_value(output)
+    }
 }
 
 /// A prepared request: decoded, declared, waiting for the decision.
@@ -224,7 +237,7 @@ pub(crate) struct Prepared {
 }
 
 pub(crate) trait Handler: Send + Sync {
-    fn prepare(&self, input: &Value, call: &Call) -> Result<Prepared, AwsError>;
+    fn prepare(&self, input: &Arc<Value>, call: &Call) -> Result<Prepared, AwsError>;
 }
 
 struct Entry<O: Operation> {
@@ -232,8 +245,8 @@ struct Entry<O: Operation> {
 }
 
 impl<O: Operation> Handler for Entry<O> {
-    fn prepare(&self, input: &Value, call: &Call) -> Result<Prepared, AwsError> {
-        let op: O = O::deserialize(input).map_err(|e| {
+    fn prepare(&self, input: &Arc<Value>, call: &Call) -> Result<Prepared, AwsError> {
+        let op: O = O::from_input(input).map_err(|e| {
             AwsError::bad_request(
                 "ValidationException",
                 format!("1 validation error detected: {e}"),
@@ -246,7 +259,7 @@ impl<O: Operation> Handler for Entry<O> {
             run: Box::new(move |call| {
                 Box::pin(async move {
                     let out = op.handle(svc, call).await?;
-                    serde_json::to_value(out).map_err(AwsError::internal)
+                    O::output_value(out).map_err(AwsError::internal)
                 })
             }),
         })

@@ -703,7 +703,7 @@ mod tests {
         if let Some(a) = op_arn {
             m.insert(ACCESS_POINT.into(), a.into());
         }
-        Input(m)
+        Input::new(m)
     }
 
     fn harness() -> gateway::fuzzing::Harness {
@@ -778,8 +778,9 @@ mod tests {
         let gone = "arn:aws:s3:us-east-1:111122223333:accesspoint/gone";
         let e = authorize(&d, &call, &input(Some(gone)), "GetObject", get()).unwrap_err();
         assert_eq!(e.code, "NoSuchAccessPoint");
-        let mut other = input(Some(arn));
-        other.0.insert("Bucket".into(), "other-bucket".into());
+        let mut members = input(Some(arn)).map().clone();
+        members.insert("Bucket".into(), "other-bucket".into());
+        let other = Input::new(members);
         let e = authorize(&d, &call, &other, "GetObject", get()).unwrap_err();
         assert_eq!(e.code, "NoSuchAccessPoint");
         // A VPC access point always carries a resource policy (its network restriction).

@@ -186,7 +186,7 @@ fn serve(env: &Env, method: &Method, path: &str, query: &str, headers: &HeaderMa
 /// list prefixes.
 fn values(input: &Value) {
     let Some(map) = input.as_object() else { return };
-    let input = Input(map.clone());
+    let input = Input::new(map.clone());
     for size in [0, 1, 10, 5 << 20, u64::MAX] {
         for header in [input.str("Range"), input.str("CopySourceRange")] {
             if let Ok(Some(r)) = http_semantics::parse_range(header, size) {
@@ -233,8 +233,8 @@ fn values(input: &Value) {
     {
         let _ = ops::validate_tags(&tags, 10);
     }
-    let _ = checksum::content_md5(&input.0);
-    let _ = checksum::declared(&input.0);
+    let _ = checksum::content_md5(input.map());
+    let _ = checksum::declared(input.map());
     let _ = names::check_bucket_name(input.bucket());
     if let Some(p) = input.str("Prefix")
         && let Some(next) = ops::list::successor(p)

@@ -1,19 +1,55 @@
 //! An operation's input as the router decoded it: the model's member names over JSON values.
 
-use serde::{Deserialize, Serialize};
+use std::sync::{Arc, LazyLock};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::router::FACTS;
 
-/// The decoded input of one S3 operation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Input(pub Map<String, Value>);
+/// The decoded input of one S3 operation: the document the router decoded, shared with the
+/// call (which keeps it for the audit trail) rather than copied.
+#[derive(Debug, Clone)]
+pub struct Input(Arc<Value>);
+
+impl Default for Input {
+    fn default() -> Input {
+        Input::new(Map::new())
+    }
+}
+
+impl Serialize for Input {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Input, D::Error> {
+        Map::deserialize(d).map(Input::new)
+    }
+}
 
 impl Input {
+    /// An input with these members.
+    pub fn new(members: Map<String, Value>) -> Input {
+        Input(Arc::new(Value::Object(members)))
+    }
+
+    /// The decoded document itself, when it is an object (as the router makes it).
+    pub(crate) fn shared(document: &Arc<Value>) -> Option<Input> {
+        document.is_object().then(|| Input(document.clone()))
+    }
+
+    /// The members.
+    pub fn map(&self) -> &Map<String, Value> {
+        static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+        self.0.as_object().unwrap_or(&EMPTY)
+    }
+
     /// A member's value.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name).filter(|v| !v.is_null())
+        self.map().get(name).filter(|v| !v.is_null())
     }
 
     /// A string member.
@@ -48,7 +84,7 @@ impl Input {
 
     /// A fact about how the request was made (see [`crate::router::FACTS`]).
     pub fn fact(&self, name: &str) -> Option<&Value> {
-        self.0.get(FACTS).and_then(|f| f.get(name))
+        self.map().get(FACTS).and_then(|f| f.get(name))
     }
 
     /// The `x-amz-meta-*` map.

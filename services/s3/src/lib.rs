@@ -218,6 +218,17 @@ macro_rules! operations {
                 ) -> impl std::future::Future<Output = Result<Value, AwsError>> + Send {
                     ops::$module::$handle(svc, call, self.0)
                 }
+
+                fn from_input(input: &Arc<Value>) -> Result<Self, serde_json::Error> {
+                    match Input::shared(input) {
+                        Some(shared) => Ok($name(shared)),
+                        None => Self::deserialize(&**input),
+                    }
+                }
+
+                fn output_value(output: Value) -> Result<Value, serde_json::Error> {
+                    Ok(output)
+                }
             }
         )*
 

@@ -231,8 +231,8 @@ async fn upload_part_body(
 ) -> Result<Value, AwsError> {
     let number = part_number(input)?;
     let upload = upload_of(svc, input)?;
-    let md5 = checksum::content_md5(&input.0)?;
-    let mut declared = checksum::declared(&input.0)?;
+    let md5 = checksum::content_md5(input.map())?;
+    let mut declared = checksum::declared(input.map())?;
     if declared.algorithm.is_none() {
         declared.algorithm = upload
             .checksum_algorithm

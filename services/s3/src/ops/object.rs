@@ -371,8 +371,8 @@ async fn put_object_body(
     let (tags, choice) = put_choice(svc, input, declared)?;
     let bucket = input.bucket().to_string();
     let key = input.key().to_string();
-    let md5 = checksum::content_md5(&input.0)?;
-    let declared: Declared = checksum::declared(&input.0)?;
+    let md5 = checksum::content_md5(input.map())?;
+    let declared: Declared = checksum::declared(input.map())?;
     let arn = object_arn(&bucket, &key);
     let (data_key, sse) = svc.keys.generate(call, &choice, &bucket, &arn).await?;
     let mut hashers = Hashers::new(wants_md5(&sse, md5), declared.algorithm);
@@ -462,7 +462,7 @@ impl DeliverObject {
         if let Some(ct) = &self.content_type {
             m.insert("ContentType".into(), ct.clone().into());
         }
-        Input(m)
+        Input::new(m)
     }
 }
 
@@ -1371,7 +1371,7 @@ mod tests {
     use super::*;
 
     fn input(pairs: &[(&str, &str)]) -> Input {
-        Input(
+        Input::new(
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
