@@ -244,7 +244,7 @@ fn check_context(call: &Call, mut cx: Context, check: &Check) -> Context {
         cx.insert(format!("aws:ResourceTag/{k}"), v.as_str());
     }
     for (k, v) in &check.context {
-        cx.insert(k.as_ref(), v.clone());
+        cx.insert(k.clone(), v.clone());
     }
     cx
 }

@@ -296,7 +296,7 @@ fn load_request(src: &str, r: &Node) -> Result<Loaded, String> {
                     )
                 })?),
             };
-            context.insert(&k.name, value);
+            context.insert(k.name.to_string(), value);
         }
     }
     context.add_principal_keys(&principal);

@@ -1,5 +1,7 @@
 //! The request context: condition keys and their values.
 
+use std::borrow::Cow;
+
 /// A context value: one string or several. Typed operators (numeric, date, bool, IP, ARN) parse
 /// the strings when they read them; the key's type comes from the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +88,9 @@ pub struct Context {
 struct Entry {
     hash: u64,
     /// As first given; compared ignoring ASCII case (no lower-cased copy: a request's context is
-    /// built for every call, and each copy is an allocation).
-    key: String,
+    /// built for every call, and each copy is an allocation). Most keys are the build's own
+    /// names, borrowed.
+    key: Cow<'static, str>,
     value: Value,
 }
 
@@ -116,29 +119,25 @@ impl Context {
     }
 
     /// Sets `key` (case-insensitive) to `value`.
-    pub fn insert(&mut self, key: impl AsRef<str>, value: impl Into<Value>) {
-        let key = key.as_ref();
+    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        let key = key.into();
         let value = value.into();
-        let hash = key_hash(key);
+        let hash = key_hash(&key);
         if let Some(e) = self
             .entries
             .iter_mut()
-            .find(|e| e.hash == hash && e.key.eq_ignore_ascii_case(key))
+            .find(|e| e.hash == hash && e.key.eq_ignore_ascii_case(&key))
         {
-            e.key = key.to_owned();
+            e.key = key;
             e.value = value;
         } else {
             self.hashes.push(hash);
-            self.entries.push(Entry {
-                hash,
-                key: key.to_owned(),
-                value,
-            });
+            self.entries.push(Entry { hash, key, value });
         }
     }
 
     /// Builder form of [`Context::insert`].
-    pub fn with(mut self, key: impl AsRef<str>, value: impl Into<Value>) -> Self {
+    pub fn with(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         self.insert(key, value);
         self
     }
@@ -191,6 +190,6 @@ impl Context {
 
     /// The keys (as first given) and values.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
+        self.entries.iter().map(|e| (e.key.as_ref(), &e.value))
     }
 }

@@ -89,9 +89,12 @@ pub fn policy_evaluate(data: &[u8]) {
     for kv in fields {
         if let Some((k, v)) = kv.split_once('=') {
             if v.contains(',') {
-                ctx.insert(k, v.split(',').map(str::to_owned).collect::<Vec<_>>());
+                ctx.insert(
+                    k.to_owned(),
+                    v.split(',').map(str::to_owned).collect::<Vec<_>>(),
+                );
             } else {
-                ctx.insert(k, v);
+                ctx.insert(k.to_owned(), v);
             }
         }
     }

@@ -305,7 +305,7 @@ fn context(n: Option<&Node>, p: &Principal, tags: Option<&Node>) -> Context {
                 J::Array(items) => Value::Multi(items.iter().map(scalar).collect()),
                 _ => Value::Single(scalar(v)),
             };
-            c.insert(&k.name, val);
+            c.insert(k.name.to_string(), val);
         }
     }
     let mut p = p.clone();

@@ -171,7 +171,7 @@ fn context_from(entries: &[ContextEntry]) -> Result<Context, AwsError> {
         } else {
             Value::Single(e.context_key_values[0].clone())
         };
-        cx.insert(key, value);
+        cx.insert(key.to_owned(), value);
     }
     Ok(cx)
 }
