@@ -289,39 +289,13 @@ impl ServiceDef {
     pub fn new(signing_name: &'static str, model_json: &str) -> Result<ServiceDef, AwsError> {
         let model = Model::from_json(model_json)
             .map_err(|e| AwsError::internal(format!("model for {signing_name}: {e}")))?;
-        let sensitive_inputs = model
-            .operations
-            .iter()
-            .filter_map(|(name, op)| {
-                let input = model.shape(&op.input.as_ref()?.shape)?;
-                let members: Vec<String> = input
-                    .members
-                    .iter()
-                    .filter(|(_, r)| {
-                        input.sensitive || crate::audit::has_sensitive(&model, &r.shape)
-                    })
-                    .map(|(m, _)| m.clone())
-                    .collect();
-                (!members.is_empty()).then(|| (name.clone(), members))
-            })
-            .collect();
-        let binary_inputs = model
-            .operations
-            .iter()
-            .filter_map(|(name, op)| {
-                let input = model.shape(&op.input.as_ref()?.shape)?;
-                let members: Vec<String> = input
-                    .members
-                    .iter()
-                    .filter(|(_, r)| {
-                        model.shape(&r.shape).is_some_and(|s| s.kind == "blob")
-                            && !crate::audit::has_sensitive(&model, &r.shape)
-                    })
-                    .map(|(m, _)| m.clone())
-                    .collect();
-                (!members.is_empty()).then(|| (name.clone(), members))
-            })
-            .collect();
+        let sensitive_inputs = input_members(&model, |input, r| {
+            input.sensitive || crate::audit::has_sensitive(&model, &r.shape)
+        });
+        let binary_inputs = input_members(&model, |_, r| {
+            model.shape(&r.shape).is_some_and(|s| s.kind == "blob")
+                && !crate::audit::has_sensitive(&model, &r.shape)
+        });
         Ok(ServiceDef {
             sensitive_inputs,
             binary_inputs,
@@ -356,6 +330,27 @@ impl ServiceDef {
     pub fn implements(&self, op: &str) -> bool {
         self.handlers.contains_key(op)
     }
+}
+
+/// For each operation, its top-level input members that `pick` selects (operations with none left out).
+fn input_members(
+    model: &Model,
+    pick: impl Fn(&crate::model::Shape, &crate::model::ShapeRef) -> bool,
+) -> crate::fasthash::FastMap<String, Vec<String>> {
+    model
+        .operations
+        .iter()
+        .filter_map(|(name, op)| {
+            let input = model.shape(&op.input.as_ref()?.shape)?;
+            let members: Vec<String> = input
+                .members
+                .iter()
+                .filter(|(_, r)| pick(input, r))
+                .map(|(m, _)| m.clone())
+                .collect();
+            (!members.is_empty()).then(|| (name.clone(), members))
+        })
+        .collect()
 }
 
 #[cfg(test)]
