@@ -111,13 +111,18 @@ impl<'a> Object<'a> {
         Object { out, empty: true }
     }
 
-    /// Starts member `name` and returns the buffer its value goes into. Names are the writer's
-    /// own (plain ASCII): written as they are.
-    pub fn member(&mut self, name: &str) -> &mut Vec<u8> {
+    /// The comma before every member but the first.
+    fn separate(&mut self) {
         if !self.empty {
             self.out.push(b',');
         }
         self.empty = false;
+    }
+
+    /// Starts member `name` and returns the buffer its value goes into. Names are the writer's
+    /// own (plain ASCII): written as they are.
+    pub fn member(&mut self, name: &str) -> &mut Vec<u8> {
+        self.separate();
         self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
         self.out.extend_from_slice(b"\":");
@@ -126,10 +131,7 @@ impl<'a> Object<'a> {
 
     /// Starts a member whose name comes from elsewhere (escaped as a string).
     pub fn member_escaped(&mut self, name: &str) -> &mut Vec<u8> {
-        if !self.empty {
-            self.out.push(b',');
-        }
-        self.empty = false;
+        self.separate();
         string(self.out, name);
         self.out.push(b':');
         self.out
@@ -222,5 +224,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"k":"v\"","t":true,"n":null,"list":["x"]}"#
         );
+    }
+
+    #[test]
+    fn members_named_elsewhere_are_escaped_like_serde() {
+        let mut out = Vec::new();
+        let mut o = Object::open(&mut out);
+        o.str("plain", "a");
+        value(
+            o.member_escaped("we\"ird\nkey"),
+            &serde_json::json!({"x": [1, true]}),
+        );
+        o.close();
+        let expected = serde_json::to_string(&serde_json::json!({
+            "plain": "a",
+            "we\"ird\nkey": {"x": [1, true]}
+        }))
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 }
