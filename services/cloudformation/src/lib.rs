@@ -90,7 +90,7 @@ pub(crate) fn random_hex(n: usize) -> String {
 /// A random (version 4) UUID.
 pub(crate) fn uuid() -> String {
     let mut b = [0u8; 16];
-    let _ = aws_lc_rs::rand::fill(&mut b);
+    b.copy_from_slice(&random_bytes(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     gateway::uuid_text(&b)
