@@ -424,23 +424,19 @@ async fn rest(
         .rest
         .clone()
         .ok_or_else(|| AwsError::internal(format!("{} has no REST router", svc.signing_name)))?;
-    let query_pairs = query::parse_form(parts.uri.query().unwrap_or("").as_bytes());
+    let query_pairs = query::parse_form_borrowed(parts.uri.query().unwrap_or(""));
     let host = parts
         .headers
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let host = host
-        .rsplit_once(':')
-        .map(|(h, _)| h.to_string())
-        .unwrap_or(host);
+        .unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
     let head = RequestHead {
         method: &parts.method,
         path: parts.uri.path(),
         query: &query_pairs,
         headers: &parts.headers,
-        host: &host,
+        host,
     };
     let routed = router.route(&head);
     // Authenticate before anything else is reported about the request.

@@ -1,6 +1,8 @@
 //! REST protocols (S3, S3 Control): the service routes a request to its
 //! operation from method, path, query and headers, and renders the response.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{HeaderMap, Method, Response};
 use serde_json::Value;
@@ -15,7 +17,7 @@ pub struct RequestHead<'a> {
     /// The raw (percent-encoded) path.
     pub path: &'a str,
     /// The decoded query parameters, in order.
-    pub query: &'a [(String, String)],
+    pub query: &'a [(Cow<'a, str>, Cow<'a, str>)],
     /// The headers.
     pub headers: &'a HeaderMap,
     /// The `Host` header, without the port.
@@ -28,7 +30,7 @@ impl RequestHead<'_> {
         self.query
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// A header's value as text.

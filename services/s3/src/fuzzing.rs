@@ -151,7 +151,7 @@ pub fn request(data: &[u8]) {
 }
 
 fn serve(env: &Env, method: &Method, path: &str, query: &str, headers: &HeaderMap, body: Bytes) {
-    let pairs = gateway::codec::query::parse_form(query.as_bytes());
+    let pairs = gateway::codec::query::parse_form_borrowed(query);
     let host = headers
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -49,6 +49,10 @@ pub(crate) struct Plan {
     /// Whether the operation has an input shape at all.
     pub(crate) has_input: bool,
     pub(crate) input: Vec<Input>,
+    /// Index into `input` by query parameter name, and by header: a request carries a few of the
+    /// parameters and headers an operation could read, so routing looks up what is there.
+    pub(crate) query_index: FastMap<String, usize>,
+    pub(crate) header_index: FastMap<HeaderName, usize>,
     pub(crate) output: Vec<Output>,
     /// Index into `output` by member name: an output carries a few of its shape's (often dozens
     /// of) header members, so rendering looks up what is there rather than all that could be.
@@ -89,6 +93,19 @@ impl Plans {
                     "headers" => Source::Prefixed(wire.to_ascii_lowercase()),
                     _ => continue,
                 };
+                match &source {
+                    Source::Query => {
+                        plan.query_index
+                            .entry(wire.clone())
+                            .or_insert(plan.input.len());
+                    }
+                    Source::Header(h) => {
+                        plan.header_index
+                            .entry(h.clone())
+                            .or_insert(plan.input.len());
+                    }
+                    Source::Uri | Source::Prefixed(_) => {}
+                }
                 plan.input.push(Input {
                     member: member.clone(),
                     kind: kind(&r.shape, "string"),

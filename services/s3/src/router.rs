@@ -14,7 +14,7 @@ use bytes::Bytes;
 use gateway::codec::{xml::XmlWriter, xml_in};
 use gateway::model::{Model, Shape};
 use gateway::{AwsError, BodyMode, RequestHead, RestRouter, Routed};
-use http::{HeaderValue, Method, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
@@ -285,12 +285,26 @@ fn body_mode(op: &str) -> BodyMode {
     }
 }
 
+const CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
+const CHECKSUM_CRC32: HeaderName = HeaderName::from_static("x-amz-checksum-crc32");
+const CHECKSUM_CRC32C: HeaderName = HeaderName::from_static("x-amz-checksum-crc32c");
+const CHECKSUM_CRC64NVME: HeaderName = HeaderName::from_static("x-amz-checksum-crc64nvme");
+const CHECKSUM_SHA1: HeaderName = HeaderName::from_static("x-amz-checksum-sha1");
+const CHECKSUM_SHA256: HeaderName = HeaderName::from_static("x-amz-checksum-sha256");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amz-request-id");
+const ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
+const AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
+const CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
+
 /// How the request authenticated, for `s3:authType`, `s3:signatureversion`, `s3:signatureAge`
 /// and `s3:x-amz-content-sha256`.
 fn facts(head: &RequestHead<'_>) -> Value {
     let mut m = Map::new();
     let presigned = head.query("X-Amz-Signature").is_some();
-    let header_auth = head.header("authorization").is_some();
+    let header_auth = head
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|v| v.to_str().is_ok());
     let (method, auth_type) = if header_auth {
         ("AuthHeader", "REST-HEADER")
     } else if presigned {
@@ -303,7 +317,9 @@ fn facts(head: &RequestHead<'_>) -> Value {
         m.insert("authType".into(), auth_type.into());
         m.insert("SignatureVersion".into(), "SigV4".into());
         let date = head
-            .header("x-amz-date")
+            .headers
+            .get(AMZ_DATE)
+            .and_then(|v| v.to_str().ok())
             .or_else(|| head.query("X-Amz-Date"))
             .and_then(sigv4::Timestamp::parse_basic)
             .and_then(|t| t.to_system_time());
@@ -315,7 +331,11 @@ fn facts(head: &RequestHead<'_>) -> Value {
             m.insert("signatureAge".into(), age.into());
         }
     }
-    if let Some(v) = head.header("x-amz-content-sha256") {
+    if let Some(v) = head
+        .headers
+        .get(CONTENT_SHA256)
+        .and_then(|v| v.to_str().ok())
+    {
         m.insert("x-amz-content-sha256".into(), v.into());
     }
     m.insert("Host".into(), head.host.into());
@@ -376,45 +396,56 @@ impl S3Router {
         if !plan.has_input {
             return Ok(Value::Object(input));
         }
-        for binding in &plan.input {
-            let (name, wire, kind) = (&binding.member, binding.wire.as_str(), &binding.kind);
+        // The members found, by binding: the request's few parameters and headers are looked up
+        // in the plan, and the members go in in the shape's order.
+        let mut found: Vec<(usize, Value)> = Vec::new();
+        for (k, v) in head.query {
+            // The first occurrence of a parameter counts.
+            if let Some(&i) = plan.query_index.get(k.as_ref())
+                && found.iter().all(|(j, _)| *j != i)
+            {
+                found.push((i, typed(&plan.input[i].kind, v, &plan.input[i].wire)?));
+            }
+        }
+        for name in head.headers.keys() {
+            let Some(&i) = plan.header_index.get(name) else {
+                continue;
+            };
+            let binding = &plan.input[i];
+            let values: Vec<&str> = head
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let value = if binding.kind == "list" {
+                Value::Array(
+                    values
+                        .iter()
+                        .flat_map(|v| v.split(','))
+                        .map(|s| Value::String(s.trim().to_string()))
+                        .collect(),
+                )
+            } else if let [one] = values.as_slice() {
+                typed(&binding.kind, one, &binding.wire)?
+            } else {
+                typed(&binding.kind, &values.join(","), &binding.wire)?
+            };
+            found.push((i, value));
+        }
+        for (i, binding) in plan.input.iter().enumerate() {
             match &binding.source {
                 Source::Uri => {
-                    let v = match wire {
+                    let v = match binding.wire.as_str() {
                         "Bucket" => target.bucket.clone(),
                         "Key" => target.key.clone(),
                         _ => None,
                     };
                     if let Some(v) = v {
-                        input.insert(name.clone(), Value::String(v));
-                    }
-                }
-                Source::Query => {
-                    if let Some(v) = head.query(wire) {
-                        input.insert(name.clone(), typed(kind, v, wire)?);
-                    }
-                }
-                Source::Header(header) => {
-                    let mut all = head.headers.get_all(header).iter();
-                    let Some(first) = all.next() else {
-                        continue;
-                    };
-                    let values: Vec<&str> = std::iter::once(first)
-                        .chain(all)
-                        .filter_map(|v| v.to_str().ok())
-                        .collect();
-                    if values.is_empty() {
-                        continue;
-                    }
-                    if kind == "list" {
-                        let items: Vec<Value> = values
-                            .iter()
-                            .flat_map(|v| v.split(','))
-                            .map(|s| Value::String(s.trim().to_string()))
-                            .collect();
-                        input.insert(name.clone(), Value::Array(items));
-                    } else {
-                        input.insert(name.clone(), typed(kind, &values.join(","), wire)?);
+                        found.push((i, Value::String(v)));
                     }
                 }
                 Source::Prefixed(prefix) => {
@@ -426,22 +457,27 @@ impl S3Router {
                         }
                     }
                     if !map.is_empty() {
-                        input.insert(name.clone(), Value::Object(map));
+                        found.push((i, Value::Object(map)));
                     }
                 }
+                Source::Query | Source::Header(_) => {}
             }
+        }
+        found.sort_unstable_by_key(|(i, _)| *i);
+        for (i, value) in found {
+            input.insert(plan.input[i].member.clone(), value);
         }
         // Digests of the payload are checked whatever the operation's shape declares.
         for (header, member) in [
-            ("content-md5", "ContentMD5"),
-            ("x-amz-checksum-crc32", "ChecksumCRC32"),
-            ("x-amz-checksum-crc32c", "ChecksumCRC32C"),
-            ("x-amz-checksum-crc64nvme", "ChecksumCRC64NVME"),
-            ("x-amz-checksum-sha1", "ChecksumSHA1"),
-            ("x-amz-checksum-sha256", "ChecksumSHA256"),
+            (&CONTENT_MD5, "ContentMD5"),
+            (&CHECKSUM_CRC32, "ChecksumCRC32"),
+            (&CHECKSUM_CRC32C, "ChecksumCRC32C"),
+            (&CHECKSUM_CRC64NVME, "ChecksumCRC64NVME"),
+            (&CHECKSUM_SHA1, "ChecksumSHA1"),
+            (&CHECKSUM_SHA256, "ChecksumSHA256"),
         ] {
             if !input.contains_key(member)
-                && let Some(v) = head.header(header)
+                && let Some(v) = head.headers.get(header).and_then(|v| v.to_str().ok())
             {
                 input.insert(member.into(), Value::String(v.to_string()));
             }
@@ -550,7 +586,7 @@ impl RestRouter for S3Router {
         output: &Value,
         request_id: &str,
     ) -> Response<gateway::body::Body> {
-        let mut headers: Vec<(http::HeaderName, String)> = Vec::new();
+        let mut headers: Vec<(http::HeaderName, String)> = Vec::with_capacity(16);
         let mut body = String::new();
         let status = self
             .model
@@ -590,6 +626,7 @@ impl RestRouter for S3Router {
         let mut res = Response::new(gateway::body::full(body));
         *res.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
         let h = res.headers_mut();
+        h.reserve(headers.len() + 4);
         if has_body {
             let ct = if operation == "GetBucketPolicy" {
                 "application/json"
@@ -599,10 +636,10 @@ impl RestRouter for S3Router {
             h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
         }
         if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-amz-request-id", v.clone());
-            h.insert("x-amz-id-2", v);
+            h.insert(REQUEST_ID, v.clone());
+            h.insert(ID_2, v);
         }
-        h.insert("server", HeaderValue::from_static("AmazonS3"));
+        h.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
         for (name, v) in headers {
             if let Ok(value) = HeaderValue::try_from(v) {
                 h.append(name, value);
@@ -837,5 +874,85 @@ mod tests {
         let t = target("localhost", "/b").unwrap();
         let e = operation(&Method::GET, &t, &|n| n == "lifecycle", &|_| false).unwrap_err();
         assert_eq!(e.code, "NotImplemented");
+    }
+
+    fn s3_router() -> S3Router {
+        match gateway::ServiceDef::new("s3", crate::MODEL) {
+            Ok(def) => S3Router::new(def.model.clone()),
+            Err(e) => panic!("model: {e}"),
+        }
+    }
+
+    #[test]
+    fn every_query_and_header_binding_is_indexed() {
+        let r = s3_router();
+        for op in r.model.operations.keys() {
+            let plan = r.plans.get(op);
+            for (i, b) in plan.input.iter().enumerate() {
+                match &b.source {
+                    Source::Query => assert_eq!(plan.query_index.get(&b.wire), Some(&i), "{op}"),
+                    Source::Header(h) => assert_eq!(plan.header_index.get(h), Some(&i), "{op}"),
+                    Source::Uri | Source::Prefixed(_) => {}
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn head_members_are_decoded_in_the_shapes_order() {
+        let r = s3_router();
+        let mut headers = http::HeaderMap::new();
+        for (k, v) in [
+            ("host", "localhost:4566"),
+            ("x-amz-meta-color", "blue"),
+            ("range", "bytes=0-9"),
+            ("if-match", "\"a\""),
+            ("if-match", "\"b\""),
+            ("x-amz-checksum-mode", "ENABLED"),
+            ("content-md5", "AAAA"),
+            ("x-amz-expected-bucket-owner", "000000000000"),
+        ] {
+            headers.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        let query = gateway::codec::query::parse_form_borrowed(
+            "versionId=v1&partNumber=2&response-content-type=text%2Fplain&versionId=v2&X-Amz-Date=x",
+        );
+        let head = RequestHead {
+            method: &Method::GET,
+            path: "/bkt/a/b.txt",
+            query: &query,
+            headers: &headers,
+            host: "localhost",
+        };
+        let routed = r.route(&head).unwrap();
+        assert_eq!(routed.operation, "GetObject");
+        let input = routed.input.as_object().unwrap();
+        let shape = r.input_shape("GetObject").unwrap();
+        let expected: Vec<&str> = shape
+            .members
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| input.contains_key(*n))
+            .collect();
+        let got: Vec<&str> = input
+            .keys()
+            .map(String::as_str)
+            .filter(|k| shape.members.iter().any(|(n, _)| n == k))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(input["Bucket"], "bkt");
+        assert_eq!(input["Key"], "a/b.txt");
+        assert_eq!(input["VersionId"], "v1", "the first occurrence counts");
+        assert_eq!(input["PartNumber"], 2);
+        assert_eq!(input["ResponseContentType"], "text/plain");
+        assert_eq!(input["IfMatch"], "\"a\",\"b\"");
+        assert_eq!(input["Range"], "bytes=0-9");
+        assert_eq!(input["ChecksumMode"], "ENABLED");
+        assert_eq!(input["ExpectedBucketOwner"], "000000000000");
+        assert_eq!(input["ContentMD5"], "AAAA");
+        assert!(
+            !input.contains_key("Metadata"),
+            "GetObject reads no metadata headers"
+        );
     }
 }

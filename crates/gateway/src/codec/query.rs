@@ -2,6 +2,7 @@
 //! operation's input shape, so handlers see one representation whatever the
 //! protocol (timestamps as epoch seconds, blobs as base64 strings).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Number, Value};
@@ -268,6 +269,26 @@ pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// [`parse_form`], borrowing each name and value that needs no decoding (a REST request's query
+/// string is parsed for every request, and most of its components are plain).
+pub fn parse_form_borrowed(body: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    body.split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (form_decode_borrowed(k), form_decode_borrowed(v))
+        })
+        .collect()
+}
+
+fn form_decode_borrowed(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b == b'+' || b == b'%') {
+        Cow::Owned(form_decode(text.as_bytes()))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 fn form_decode(bytes: &[u8]) -> String {
     let decoded = sigv4::decode_query_component(bytes);
     match String::from_utf8(decoded) {
@@ -327,6 +348,30 @@ mod tests {
 
     fn pairs(form: &str) -> Vec<(String, String)> {
         parse_form(form.as_bytes())
+    }
+
+    #[test]
+    fn the_borrowing_parser_decodes_as_parse_form_and_borrows_plain_components() {
+        for form in [
+            "",
+            "a=1&b=2",
+            "&&x&y=&=z&",
+            "k%20ey=v+a%2Flue&p=%ZZ&q=%4",
+            "X-Amz-Credential=AKIA%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&uploads",
+            "t=%E2%9C%93&bad=%FF%FE",
+        ] {
+            let owned: Vec<(String, String)> = parse_form_borrowed(form)
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            assert_eq!(owned, pairs(form), "{form}");
+        }
+        let parsed = parse_form_borrowed("plain=value&enc=a%2Fb");
+        assert!(matches!(
+            parsed[0],
+            (Cow::Borrowed("plain"), Cow::Borrowed("value"))
+        ));
+        assert!(matches!(&parsed[1].1, Cow::Owned(v) if v == "a/b"));
     }
 
     fn decode_ec2(form: &str) -> Result<Value, AwsError> {
