@@ -20,7 +20,7 @@ use crate::time;
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     /// The action.
-    pub action: String,
+    pub action: std::borrow::Cow<'static, str>,
     /// The resource.
     pub resource: String,
     /// The decision.
@@ -30,45 +30,46 @@ pub struct CheckOutcome {
 /// The global condition keys of a request: who, from where, when.
 pub(crate) fn base_context(call: &Call) -> Context {
     let caller: &Caller = &call.caller;
+    // Every key below is distinct but the principal's tags (tag keys may differ only in case).
     let mut cx = Context::with_capacity(32);
     let secs = call
         .now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    cx.insert("aws:CurrentTime", time::iso8601(secs as f64, false));
-    cx.insert("aws:EpochTime", secs);
-    cx.insert("aws:SecureTransport", call.secure_transport);
-    cx.insert("aws:RequestedRegion", call.region().to_string());
+    cx.insert_new("aws:CurrentTime", time::iso8601(secs as f64, false));
+    cx.insert_new("aws:EpochTime", secs);
+    cx.insert_new("aws:SecureTransport", call.secure_transport);
+    cx.insert_new("aws:RequestedRegion", call.region().to_string());
     match &call.location {
         Location::Public => {
             if let Some(ip) = call.source_ip {
-                cx.insert("aws:SourceIp", ip_text(ip));
+                cx.insert_new("aws:SourceIp", ip_text(ip));
             }
         }
         Location::Endpoint(e) => {
-            cx.insert("aws:SourceVpce", e.id.as_str());
-            cx.insert("aws:SourceVpc", e.vpc_id.as_str());
+            cx.insert_new("aws:SourceVpce", e.id.as_str());
+            cx.insert_new("aws:SourceVpc", e.vpc_id.as_str());
             if let Some(ip) = call.source_ip {
-                cx.insert("aws:VpcSourceIp", ip_text(ip));
+                cx.insert_new("aws:VpcSourceIp", ip_text(ip));
             }
         }
         Location::Internal => {}
     }
     if let Some(via) = &call.via {
-        cx.insert("aws:ViaAWSService", true);
+        cx.insert_new("aws:ViaAWSService", true);
         if !via.called_via.is_empty() {
             let chain: Vec<String> = via.called_via.iter().map(|s| s.to_string()).collect();
             if let Some(first) = chain.first() {
-                cx.insert("aws:CalledViaFirst", first.clone());
+                cx.insert_new("aws:CalledViaFirst", first.clone());
             }
             if let Some(last) = chain.last() {
-                cx.insert("aws:CalledViaLast", last.clone());
+                cx.insert_new("aws:CalledViaLast", last.clone());
             }
-            cx.insert("aws:CalledVia", chain);
+            cx.insert_new("aws:CalledVia", chain);
         }
     } else {
-        cx.insert("aws:ViaAWSService", false);
+        cx.insert_new("aws:ViaAWSService", false);
     }
     if caller.kind == IdentityType::Anonymous {
         return cx;
@@ -77,43 +78,43 @@ pub(crate) fn base_context(call: &Call) -> Context {
         Some((role_arn, _, _)) => role_arn.as_str(),
         None => caller.arn.as_str(),
     };
-    cx.insert("aws:PrincipalArn", principal_arn);
-    cx.insert("aws:PrincipalAccount", caller.account.as_str());
-    cx.insert("aws:PrincipalType", caller.kind.principal_type());
-    cx.insert(
+    cx.insert_new("aws:PrincipalArn", principal_arn);
+    cx.insert_new("aws:PrincipalAccount", caller.account.as_str());
+    cx.insert_new("aws:PrincipalType", caller.kind.principal_type());
+    cx.insert_new(
         "aws:PrincipalIsAWSService",
         caller.kind == IdentityType::AwsService,
     );
-    cx.insert("aws:userid", caller.principal_id.as_str());
+    cx.insert_new("aws:userid", caller.principal_id.as_str());
     if let Some(name) = &caller.user_name {
-        cx.insert("aws:username", name.as_str());
+        cx.insert_new("aws:username", name.as_str());
     }
     for (k, v) in &caller.tags {
         cx.insert(format!("aws:PrincipalTag/{k}"), v.as_str());
     }
     if let Some(s) = &caller.session {
-        cx.insert("aws:MultiFactorAuthPresent", s.mfa_authenticated);
+        cx.insert_new("aws:MultiFactorAuthPresent", s.mfa_authenticated);
         if let Some(at) = s.mfa_auth_time {
             let age = call
                 .now
                 .duration_since(at)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
-            cx.insert("aws:MultiFactorAuthAge", age);
+            cx.insert_new("aws:MultiFactorAuthAge", age);
         }
         let issued = s
             .issued_at
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        cx.insert("aws:TokenIssueTime", time::iso8601(issued as f64, false));
+        cx.insert_new("aws:TokenIssueTime", time::iso8601(issued as f64, false));
         if let Some(id) = &s.source_identity {
-            cx.insert("aws:SourceIdentity", id.as_str());
+            cx.insert_new("aws:SourceIdentity", id.as_str());
         }
     }
     if let Some(org) = call.org_account(&caller.account) {
-        cx.insert("aws:PrincipalOrgID", org.org_id.as_str());
-        cx.insert("aws:PrincipalOrgPaths", org.paths.clone());
+        cx.insert_new("aws:PrincipalOrgID", org.org_id.as_str());
+        cx.insert_new("aws:PrincipalOrgPaths", org.paths.clone());
     }
     cx
 }
@@ -170,7 +171,7 @@ fn v4_text(ip: std::net::Ipv4Addr) -> String {
 /// protocol's access-denied error with AWS's enriched message.
 pub(crate) fn authorize(
     call: &Call,
-    authorization: &Authorization,
+    authorization: Authorization,
     protocol: Protocol,
 ) -> Result<Vec<CheckOutcome>, AwsError> {
     if authorization.none_required {
@@ -183,26 +184,28 @@ pub(crate) fn authorize(
         ));
     }
     let mut base = Some(base_context(call));
-    let mut outcomes = Vec::with_capacity(authorization.checks.len());
-    for (i, check) in authorization.checks.iter().enumerate() {
+    let count = authorization.checks.len();
+    let deny_only = authorization.deny_only;
+    let mut outcomes = Vec::with_capacity(count);
+    for (i, mut check) in authorization.checks.into_iter().enumerate() {
         // Each check adds its own keys to the request's: the last one takes the base instead of a
         // copy, so the common single-check call copies nothing.
-        let own = if i + 1 == authorization.checks.len() {
+        let own = if i + 1 == count {
             base.take()
         } else {
             base.clone()
         };
-        let cx = check_context(call, own.unwrap_or_else(|| base_context(call)), check);
-        let decision = decide_in(call, &cx, check);
+        let cx = take_check_context(call, own.unwrap_or_else(|| base_context(call)), &mut check);
+        let decision = decide_in(call, &cx, &check);
         let allowed = decision.is_allowed()
-            || (authorization.deny_only && decision.outcome() != policy::Outcome::ExplicitlyDenied);
+            || (deny_only && decision.outcome() != policy::Outcome::ExplicitlyDenied);
+        let message = (!allowed).then(|| denied_message(call, &check, &decision, &cx));
         outcomes.push(CheckOutcome {
-            action: check.action.to_string(),
-            resource: check.resource.clone(),
+            action: check.action,
+            resource: check.resource,
             decision,
         });
-        if !allowed {
-            let message = denied_message(call, check, &decision, &cx);
+        if let Some(message) = message {
             call.record_decisions(&outcomes);
             let status = if protocol == Protocol::Json || protocol == Protocol::RestJson {
                 400
@@ -233,18 +236,34 @@ fn denied_message(call: &Call, check: &Check, decision: &Decision, cx: &Context)
 }
 
 /// The request's context `cx` with the keys `check` adds.
-fn check_context(call: &Call, mut cx: Context, check: &Check) -> Context {
+fn check_context(call: &Call, cx: Context, check: &Check) -> Context {
+    let mut cx = resource_keys(call, cx, check);
+    for (k, v) in &check.context {
+        cx.insert(k.clone(), v.clone());
+    }
+    cx
+}
+
+/// [`check_context`] for a check that is used up: its keys move into the context.
+fn take_check_context(call: &Call, cx: Context, check: &mut Check) -> Context {
+    let mut cx = resource_keys(call, cx, check);
+    for (k, v) in std::mem::take(&mut check.context) {
+        cx.insert(k, v);
+    }
+    cx
+}
+
+/// `cx` with the keys of the resource `check` is on: its account, organization and tags.
+fn resource_keys(call: &Call, mut cx: Context, check: &Check) -> Context {
     let resource_account = check.resource_account.as_deref().unwrap_or(call.account());
-    cx.insert("aws:ResourceAccount", resource_account);
+    // The base context has no resource keys.
+    cx.insert_new("aws:ResourceAccount", resource_account);
     if let Some(org) = call.org_account(resource_account) {
-        cx.insert("aws:ResourceOrgID", org.org_id.as_str());
-        cx.insert("aws:ResourceOrgPaths", org.paths.clone());
+        cx.insert_new("aws:ResourceOrgID", org.org_id.as_str());
+        cx.insert_new("aws:ResourceOrgPaths", org.paths.clone());
     }
     for (k, v) in &check.resource_tags {
         cx.insert(format!("aws:ResourceTag/{k}"), v.as_str());
-    }
-    for (k, v) in &check.context {
-        cx.insert(k.clone(), v.clone());
     }
     cx
 }

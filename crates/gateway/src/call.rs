@@ -256,7 +256,7 @@ impl Call {
                 return Err(e);
             }
         };
-        if let Err(e) = authz::authorize(self, &authorization, protocol) {
+        if let Err(e) = authz::authorize(self, authorization, protocol) {
             self.finish(Some(&e));
             return Err(e);
         }
@@ -278,7 +278,7 @@ impl Call {
         prepared: Prepared,
         protocol: crate::protocol::Protocol,
     ) -> Result<Value, AwsError> {
-        authz::authorize(self, &prepared.authorization, protocol)?;
+        authz::authorize(self, prepared.authorization, protocol)?;
         (prepared.run)(self.clone()).await
     }
 

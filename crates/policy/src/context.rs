@@ -136,6 +136,23 @@ impl Context {
         }
     }
 
+    /// Adds `key`, which the caller knows is not in the context yet (a context built from
+    /// distinct keys need not look each one up first).
+    pub fn insert_new(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        let key = key.into();
+        let hash = key_hash(&key);
+        debug_assert!(
+            self.get_hashed(hash, &key).is_none(),
+            "{key} is already in the context"
+        );
+        self.hashes.push(hash);
+        self.entries.push(Entry {
+            hash,
+            key,
+            value: value.into(),
+        });
+    }
+
     /// Builder form of [`Context::insert`].
     pub fn with(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         self.insert(key, value);

@@ -48,6 +48,32 @@ fn validate_reports_statements_by_sid_or_index() {
 }
 
 #[test]
+fn keys_added_as_new_are_found_as_inserted_ones_are() {
+    let mut c = Context::new();
+    c.insert_new("aws:SourceVpce", "vpce-1");
+    c.insert_new("aws:SecureTransport", false);
+    c.insert("AWS:SOURCEVPCE", "vpce-2");
+    assert_eq!(c.len(), 2);
+    assert_eq!(
+        c.get("aws:sourcevpce"),
+        Some(&Value::Single("vpce-2".into()))
+    );
+    assert_eq!(
+        c.get("AWS:SecureTransport"),
+        Some(&Value::Single("false".into()))
+    );
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "already in the context")]
+fn a_key_added_as_new_twice_is_a_bug_caught_in_debug_builds() {
+    let mut c = Context::new();
+    c.insert_new("aws:SourceVpce", "vpce-1");
+    c.insert_new("aws:sourcevpce", "vpce-2");
+}
+
+#[test]
 fn context_keys_are_case_insensitive_and_typed_values_become_strings() {
     let mut c = Context::new();
     c.insert("aws:SourceVpce", "vpce-1");
