@@ -595,35 +595,24 @@ fn conditions(
     (conds, args)
 }
 
-/// A lookup with no attribute kept per block: newest first along the time index.
+/// A lookup with no attribute kept per block: every block, newest first, by the time ranges kept per
+/// block (an index on each event's time would cost one more B-tree insert per event).
 fn lookup_by_time(
     c: &Connection,
     query: &LookupQuery,
     after: Option<(i64, i64)>,
     want: usize,
 ) -> Result<Vec<StoredEvent>> {
-    let (conds, mut args) = conditions(query, after, 1);
-    args.push(Value::Integer(want as i64));
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events e {} {} \
-         ORDER BY e.event_time DESC, e.seq DESC LIMIT ?{}",
-        if conds.is_empty() { "" } else { "WHERE" },
-        conds.join(" AND "),
-        args.len()
-    );
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args.iter()))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(read_row(row)?);
-    }
-    Ok(out)
+    let mut stmt = c.prepare_cached(
+        "SELECT block, min_time, max_time FROM audit_block_times ORDER BY block DESC",
+    )?;
+    let blocks = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    lookup_in_blocks(c, query, after, blocks, want)
 }
 
-/// A lookup by an attribute kept per block: reads the blocks that list the value, newest first, and
-/// stops once no older block can hold an event newer than the page's last. Older blocks hold lower
-/// sequence numbers, and each block's time range bounds its events' times, so an event of a later
-/// block whose time is at most the page's last time sorts after it.
+/// A lookup by an attribute kept per block: reads the blocks that list the value.
 fn lookup_by_blocks(
     c: &Connection,
     query: &LookupQuery,
@@ -637,11 +626,7 @@ fn lookup_by_blocks(
          LEFT JOIN audit_block_times t ON t.block = b.block \
          WHERE b.attr = ?1 AND b.value = ?2 ORDER BY b.block DESC",
     )?;
-    let upper = [query.end_time, after.map(|(t, _)| t)]
-        .into_iter()
-        .flatten()
-        .min();
-    let blocks: Vec<(i64, i64)> = stmt
+    let blocks = stmt
         .query_map(params![attr, value], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -649,7 +634,27 @@ fn lookup_by_blocks(
                 r.get::<_, Option<i64>>(2)?.unwrap_or(i64::MAX),
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    lookup_in_blocks(c, query, after, blocks, want)
+}
+
+/// The newest `want` events matching `query` in `blocks` (`(block, min_time, max_time)`, newest
+/// block first): reads them newest first, and stops once no older block can hold an event newer
+/// than the page's last. Older blocks hold lower sequence numbers, and each block's time range
+/// bounds its events' times, so an event of a later block whose time is at most the page's last
+/// time sorts after it.
+fn lookup_in_blocks(
+    c: &Connection,
+    query: &LookupQuery,
+    after: Option<(i64, i64)>,
+    blocks: Vec<(i64, i64, i64)>,
+    want: usize,
+) -> Result<Vec<StoredEvent>> {
+    let upper = [query.end_time, after.map(|(t, _)| t)]
+        .into_iter()
+        .flatten()
+        .min();
+    let blocks: Vec<(i64, i64)> = blocks
         .into_iter()
         .filter(|&(_, min, max)| {
             query.start_time.is_none_or(|s| max >= s) && upper.is_none_or(|u| min <= u)

@@ -94,6 +94,10 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO audit_block_times
         SELECT seq >> 8, min(event_time), max(event_time) FROM audit_events GROUP BY seq >> 8;
     ",
+    // 3: lookups by time read the per-block time ranges; the per-event time index goes.
+    "
+    DROP INDEX audit_events_time;
+    ",
 ];
 
 /// The schema version this build writes.

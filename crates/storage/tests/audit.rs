@@ -159,6 +159,11 @@ fn lookup_by_attribute_across_many_blocks_matches_a_full_scan() {
             LookupAttribute::EventName("Nothing".into()),
             Box::new(|_: &AuditEvent| false),
         ),
+        // Not kept per block: every block is read, by its time range.
+        (
+            LookupAttribute::ReadOnly(false),
+            Box::new(|e: &AuditEvent| !e.read_only),
+        ),
     ] {
         for (page, start, end) in [
             (50, None, None),
@@ -180,6 +185,24 @@ fn lookup_by_attribute_across_many_blocks_matches_a_full_scan() {
                 "{attr:?} page {page} {start:?}..{end:?}"
             );
         }
+    }
+    for (page, start, end) in [
+        (50, None, None),
+        (13, Some(t(900)), Some(t(1700))),
+        (5, None, Some(t(40))),
+        (9, Some(t(2990)), None),
+    ] {
+        let got = paged(LookupQuery {
+            start_time: start,
+            end_time: end,
+            max_results: page,
+            ..Default::default()
+        });
+        assert_eq!(
+            got,
+            expected(&|_| true, start, end),
+            "page {page} {start:?}..{end:?}"
+        );
     }
 }
 
