@@ -19,7 +19,7 @@ mod call;
 pub mod codec;
 mod dispatch;
 pub mod error;
-pub mod fasthash;
+pub use storage::fasthash;
 pub mod fuzzing;
 mod gateway;
 pub mod identity;

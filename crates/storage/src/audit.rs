@@ -31,6 +31,7 @@ use tokio::sync::watch;
 
 use crate::completion::Pending;
 use crate::error::{Error, Result};
+use crate::fasthash::FastSet;
 use crate::keyring::Keyring;
 use crate::packed;
 use crate::store::{Batch, Store};
@@ -918,7 +919,7 @@ const ATTR_RESOURCE: u8 = 5;
 pub(crate) struct BlockState {
     block: Option<u64>,
     /// Per attribute (`attr - 1`), the values listed for the block.
-    seen: [HashSet<String>; 5],
+    seen: [FastSet<String>; 5],
     min_time: i64,
     max_time: i64,
     /// The time range changed since it was last written.
@@ -984,7 +985,7 @@ impl<'c> Appender<'c> {
         if blocks.block != Some(block) {
             self.finish(blocks)?;
             blocks.block = Some(block);
-            blocks.seen.iter_mut().for_each(HashSet::clear);
+            blocks.seen.iter_mut().for_each(FastSet::clear);
             blocks.min_time = e.event_time;
             blocks.max_time = e.event_time;
         }

@@ -63,6 +63,7 @@ pub mod blob;
 mod checkpoint;
 mod completion;
 mod error;
+pub mod fasthash;
 pub mod fuzzing;
 pub mod keyring;
 mod lz4;

@@ -1,8 +1,9 @@
-//! A fast hasher for the gateway's lookup tables (model shapes, operations, services).
-//! Their keys come from the build, not from clients, so hash flooding is not a concern;
-//! SipHash was a visible share of each request.
+//! A fast hasher for lookup tables hit on every request: the gateway's (model shapes, operations,
+//! services; keys from the build, not from clients) and the audit writer's per-block value sets
+//! (at most a few hundred values per block, so even colliding values cost little). SipHash was a
+//! visible share of each request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// FxHash (the hash rustc uses): one multiply per word.
@@ -55,3 +56,6 @@ impl Hasher for FxHasher {
 
 /// A `HashMap` with [`FxHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// A `HashSet` with [`FxHasher`].
+pub type FastSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
