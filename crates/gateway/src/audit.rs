@@ -165,7 +165,8 @@ pub(crate) fn event(
     let data_event = call.service == "s3" && is_s3_data(operation);
     let endpoint = call.location.endpoint();
     // The record, in CloudTrail's member order.
-    let mut body = Vec::with_capacity(1024);
+    // A record is 1-1.5 KB: room for it at once rather than a copy when it outgrows 1 KB.
+    let mut body = Vec::with_capacity(2048);
     let mut o = Object::open(&mut body);
     o.str("eventVersion", "1.09");
     user_identity(call, o.member("userIdentity"));
