@@ -388,10 +388,18 @@ pub fn address(
     dir: &Directory,
     host: &str,
     path: &str,
-    target: Result<Target, AwsError>,
+    target: &Result<Target, AwsError>,
 ) -> Result<Option<(Target, String)>, AwsError> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    if let Some((name, account)) = host_label(&host) {
+    let host = host.trim_end_matches('.');
+    // Most requests name no access point: the host is lower-cased only when it might.
+    let lower;
+    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = host.to_ascii_lowercase();
+        lower.as_str()
+    } else {
+        host
+    };
+    if let Some((name, account)) = host_label(host) {
         let rest = host.split_once('.').map(|(_, r)| r).unwrap_or("");
         match dir.get(account, name) {
             Some(ap) => {
@@ -408,7 +416,7 @@ pub fn address(
             None => {}
         }
     }
-    let target = target?;
+    let target = target.as_ref().map_err(Clone::clone)?;
     if let Some(b) = target.bucket.as_deref()
         && b.ends_with("-s3alias")
     {
@@ -416,7 +424,7 @@ pub fn address(
             Some(ap) => Ok(Some((
                 Target {
                     bucket: Some(ap.rec.bucket.clone()),
-                    key: target.key,
+                    key: target.key.clone(),
                 },
                 ap.arn(),
             ))),
@@ -594,7 +602,7 @@ mod tests {
     }
 
     fn route(d: &Directory, host: &str, path: &str) -> Result<Option<(Target, String)>, AwsError> {
-        address(d, host, path, crate::router::target(host, path))
+        address(d, host, path, &crate::router::target(host, path))
     }
 
     #[test]
@@ -649,6 +657,12 @@ mod tests {
         .unwrap();
         assert_eq!(t.bucket.as_deref(), Some("data-science-on-aws"));
         assert_eq!(t.key.as_deref(), Some("feature-store/a b.csv"));
+        assert_eq!(a, arn);
+        // Host names are case-insensitive.
+        let (t, a) = route(&d, "AP1-DS-111122223333.S3-AccessPoint.example.", "/k")
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.bucket.as_deref(), Some("data-science-on-aws"));
         assert_eq!(a, arn);
         // localhost, and AWS's own access point domain.
         for host in [

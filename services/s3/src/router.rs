@@ -368,7 +368,7 @@ impl S3Router {
             return plain.map(|t| (t, None));
         };
         let dir = dir.read().unwrap_or_else(|p| p.into_inner());
-        match crate::access_point::address(&dir, head.host, head.path, plain.clone())? {
+        match crate::access_point::address(&dir, head.host, head.path, &plain)? {
             Some((t, arn)) => Ok((t, Some(arn))),
             None => plain.map(|t| (t, None)),
         }
