@@ -8,6 +8,18 @@ use crate::model::Model;
 /// A form body (Query or EC2 dialect) decoded and validated against every operation of `model`.
 pub fn form_input(model: &Model, body: &[u8]) {
     let pairs = query::parse_form(body);
+    // A REST query string is parsed borrowing its plain components: the same pairs.
+    if let Ok(text) = std::str::from_utf8(body) {
+        let borrowed = query::parse_form_borrowed(text);
+        assert!(
+            borrowed.len() == pairs.len()
+                && borrowed
+                    .iter()
+                    .zip(&pairs)
+                    .all(|((k, v), (pk, pv))| k == pk && v == pv),
+            "the borrowing form parser disagrees on {text:?}"
+        );
+    }
     let params = Params::new(&pairs);
     let dialect = if model.metadata.protocol == "ec2" {
         Dialect::Ec2
