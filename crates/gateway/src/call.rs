@@ -120,8 +120,7 @@ impl Call {
 
     /// The caller's organization facts.
     pub fn org_account(&self, account: &str) -> Option<Arc<OrgAccount>> {
-        let orgs = self.gw.organizations.read().ok()?.clone()?;
-        orgs.account(account)
+        self.gw.organizations.get()?.account(account)
     }
 
     pub(crate) fn record_decisions(&self, outcomes: &[CheckOutcome]) {

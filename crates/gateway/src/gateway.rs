@@ -41,7 +41,8 @@ pub(crate) struct Inner {
     /// Query `Action` → signing name, for unsigned requests.
     pub actions: crate::fasthash::FastMap<String, &'static str>,
     pub identities: Arc<dyn Identities>,
-    pub organizations: RwLock<Option<Arc<dyn Organizations>>>,
+    /// Installed once, at start-up; read without a lock by every authorization.
+    pub organizations: OnceLock<Arc<dyn Organizations>>,
     pub raw: RwLock<Vec<RawRoute>>,
     pub listeners: Mutex<HashMap<String, Listener>>,
     pub signing_keys: sigv4::SigningKeyCache,
@@ -123,7 +124,7 @@ impl GatewayBuilder {
                 targets,
                 actions,
                 identities: self.identities,
-                organizations: RwLock::new(None),
+                organizations: OnceLock::new(),
                 raw: RwLock::new(Vec::new()),
                 listeners: Mutex::new(HashMap::new()),
                 signing_keys: sigv4::SigningKeyCache::new(4096),
@@ -143,10 +144,10 @@ impl Gateway {
         &self.inner.store
     }
 
-    /// Installs the organization directory.
+    /// Installs the organization directory; once (a second one is ignored, with a warning).
     pub fn set_organizations(&self, orgs: Arc<dyn Organizations>) {
-        if let Ok(mut o) = self.inner.organizations.write() {
-            *o = Some(orgs);
+        if self.inner.organizations.set(orgs).is_err() {
+            tracing::warn!("the organization directory is already installed");
         }
     }
 

@@ -20,6 +20,7 @@ mod ops;
 pub mod state;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use gateway::{AwsError, Call, OrgAccount, ServiceDef};
@@ -74,6 +75,9 @@ pub struct Organizations {
     managed: Vec<PolicyEntry>,
     /// What the gateway asks for on every request, per account.
     cache: RwLock<Arc<HashMap<String, Arc<OrgAccount>>>>,
+    /// Whether `cache` lists any account. Most instances have no organization: their requests then
+    /// skip the lock, whose shared counter every worker thread would otherwise write.
+    any: AtomicBool,
 }
 
 fn managed_policies() -> Vec<PolicyEntry> {
@@ -166,6 +170,7 @@ impl Organizations {
             iam,
             state: RwLock::new(st),
             managed,
+            any: AtomicBool::new(!cache.is_empty()),
             cache: RwLock::new(Arc::new(cache)),
         }))
     }
@@ -203,6 +208,7 @@ impl Organizations {
         gateway::state::commit_then(&self.state, "organizations", call, f, |st| {
             let cache = build_cache(st);
             if let Ok(mut c) = self.cache.write() {
+                self.any.store(!cache.is_empty(), Ordering::Release);
                 *c = Arc::new(cache);
             }
         })
@@ -277,6 +283,9 @@ fn build_cache(st: &State) -> HashMap<String, Arc<OrgAccount>> {
 
 impl gateway::Organizations for Organizations {
     fn account(&self, account: &str) -> Option<Arc<OrgAccount>> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
         self.cache.read().ok()?.get(account).cloned()
     }
 }
