@@ -622,7 +622,13 @@ impl Batch {
     /// The event is packed for storage here, on the caller's thread, not on the writer's.
     pub fn audit(&mut self, event: AuditEvent) -> &mut Batch {
         match Queued::new(event) {
-            Ok(q) => self.audit.push(q),
+            Ok(q) => {
+                // Most batches carry one record: room for exactly that, not the usual four.
+                if self.audit.capacity() == 0 {
+                    self.audit.reserve_exact(1);
+                }
+                self.audit.push(q)
+            }
             Err(e) => {
                 if self.error.is_none() {
                     self.error = Some(e);
