@@ -59,6 +59,7 @@ pub(crate) enum KeyRef {
 }
 
 /// What authorization needs to know about a key.
+#[derive(Clone)]
 pub(crate) struct KeyView {
     pub id: String,
     pub arn: String,
@@ -346,18 +347,23 @@ impl Kms {
     /// A check of `action` on the key, with the key policy and the condition keys every key
     /// operation supplies.
     pub(crate) fn key_check(&self, call: &Call, action: &'static str, v: &KeyView) -> Check {
-        let mut c = Check::new(action, v.arn.clone())
-            .owned_by(v.account.clone())
-            .key_policy(v.policy.clone())
-            .resource_tags(v.tags.clone())
+        self.key_check_from(call, action, v.clone())
+    }
+
+    /// [`Kms::key_check`] of a view that is not needed afterwards: its parts move into the check.
+    pub(crate) fn key_check_from(&self, call: &Call, action: &'static str, v: KeyView) -> Check {
+        let mut c = Check::new(action, v.arn)
+            .owned_by(v.account)
+            .key_policy(v.policy)
+            .resource_tags(v.tags)
             .with("kms:CallerAccount", call.account().to_string())
             .with("kms:KeyOrigin", "AWS_KMS")
             .with("kms:KeySpec", "SYMMETRIC_DEFAULT")
             .with("kms:KeyUsage", "ENCRYPT_DECRYPT")
             .with("kms:MultiRegion", false)
-            .with_opt("kms:RequestAlias", v.request_alias.clone());
+            .with_opt("kms:RequestAlias", v.request_alias);
         if !v.aliases.is_empty() {
-            c = c.with("kms:ResourceAliases", v.aliases.clone());
+            c = c.with("kms:ResourceAliases", v.aliases);
         }
         self.with_via(call, c)
     }

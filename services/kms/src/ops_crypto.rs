@@ -15,8 +15,10 @@ use crate::{KeyView, Kms, now_of};
 const SYMMETRIC: &str = "SYMMETRIC_DEFAULT";
 const MAX_PLAINTEXT: usize = 4096;
 
-fn context_of(c: &Option<ContextMap>) -> EncryptionContext {
-    c.clone().unwrap_or_default()
+/// The request's encryption context, borrowed (an absent one is empty).
+fn context_of(c: &Option<ContextMap>) -> &EncryptionContext {
+    static EMPTY: EncryptionContext = EncryptionContext::new();
+    c.as_ref().unwrap_or(&EMPTY)
 }
 
 /// Supplies the encryption context condition keys.
@@ -44,10 +46,11 @@ fn crypto_check(
     svc: &Kms,
     call: &Call,
     action: &'static str,
-    v: &KeyView,
+    v: KeyView,
     ctx: &EncryptionContext,
 ) -> Check {
-    with_context(svc.key_check(call, action, v), ctx).with("kms:EncryptionAlgorithm", SYMMETRIC)
+    with_context(svc.key_check_from(call, action, v), ctx)
+        .with("kms:EncryptionAlgorithm", SYMMETRIC)
 }
 
 fn decode_ciphertext(b64: &str) -> Result<(Vec<u8>, Header), AwsError> {
@@ -200,8 +203,8 @@ impl Operation for Encrypt {
             svc,
             call,
             "kms:Encrypt",
-            &v,
-            &ctx,
+            v,
+            ctx,
         )))
     }
 
@@ -214,7 +217,7 @@ impl Operation for Encrypt {
                 .map(|_| EncryptOutput::default());
         }
         let ctx = context_of(&self.encryption_context);
-        let s = svc.seal(&call, &id, &ctx, &plaintext)?;
+        let s = svc.seal(&call, &id, ctx, &plaintext)?;
         Ok(EncryptOutput {
             ciphertext_blob: s.blob,
             key_id: s.arn,
@@ -237,8 +240,8 @@ impl Operation for Decrypt {
             svc,
             call,
             "kms:Decrypt",
-            &v,
-            &ctx,
+            v,
+            ctx,
         )))
     }
 
@@ -250,7 +253,7 @@ impl Operation for Decrypt {
                 .map(|_| DecryptOutput::default());
         }
         let ctx = context_of(&self.encryption_context);
-        let o = svc.open_blob(&call, &blob, &header, &ctx)?;
+        let o = svc.open_blob(&call, &blob, &header, ctx)?;
         Ok(DecryptOutput {
             key_id: o.arn,
             plaintext: encode_blob(&o.plaintext),
@@ -282,16 +285,16 @@ impl Operation for ReEncrypt {
             svc,
             call,
             "kms:ReEncryptFrom",
-            &source,
-            &context_of(&self.source_encryption_context),
+            source,
+            context_of(&self.source_encryption_context),
         )
         .with("kms:ReEncryptOnSameKey", same);
         let to = crypto_check(
             svc,
             call,
             "kms:ReEncryptTo",
-            &dest,
-            &context_of(&self.destination_encryption_context),
+            dest,
+            context_of(&self.destination_encryption_context),
         )
         .with("kms:ReEncryptOnSameKey", same);
         Ok(Authorization::all(vec![from, to]))
@@ -309,12 +312,12 @@ impl Operation for ReEncrypt {
             &call,
             &blob,
             &header,
-            &context_of(&self.source_encryption_context),
+            context_of(&self.source_encryption_context),
         )?;
         let s = svc.seal(
             &call,
             &dest,
-            &context_of(&self.destination_encryption_context),
+            context_of(&self.destination_encryption_context),
             &o.plaintext,
         )?;
         Ok(ReEncryptOutput {
@@ -366,8 +369,8 @@ impl Operation for GenerateDataKey {
             svc,
             call,
             "kms:GenerateDataKey",
-            &v,
-            &ctx,
+            v,
+            ctx,
         )))
     }
 
@@ -382,7 +385,7 @@ impl Operation for GenerateDataKey {
         let data_key =
             crypto::random_bytes(len).map_err(|_| AwsError::internal("random source failed"))?;
         let ctx = context_of(&self.encryption_context);
-        let s = svc.seal(&call, &id, &ctx, &data_key)?;
+        let s = svc.seal(&call, &id, ctx, &data_key)?;
         Ok(GenerateDataKeyOutput {
             ciphertext_blob: s.blob,
             plaintext: encode_blob(&data_key),
@@ -405,8 +408,8 @@ impl Operation for GenerateDataKeyWithoutPlaintext {
             svc,
             call,
             "kms:GenerateDataKeyWithoutPlaintext",
-            &v,
-            &ctx,
+            v,
+            ctx,
         )))
     }
 
@@ -425,7 +428,7 @@ impl Operation for GenerateDataKeyWithoutPlaintext {
         let data_key =
             crypto::random_bytes(len).map_err(|_| AwsError::internal("random source failed"))?;
         let ctx = context_of(&self.encryption_context);
-        let s = svc.seal(&call, &id, &ctx, &data_key)?;
+        let s = svc.seal(&call, &id, ctx, &data_key)?;
         Ok(GenerateDataKeyWithoutPlaintextOutput {
             ciphertext_blob: s.blob,
             key_id: s.arn,
