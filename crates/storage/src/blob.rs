@@ -230,7 +230,7 @@ impl BlobStore {
                     .open(&tmp)
                     .map_err(|e| Error::io(&tmp, e))?;
                 file.write_all(&header).map_err(|e| Error::io(&tmp, e))?;
-                let mut sink = FileSink {
+                let mut sink = Sink::File {
                     file,
                     tmp,
                     written: HEADER_LEN as u64,
@@ -244,7 +244,7 @@ impl BlobStore {
                         .saturating_add(segments.saturating_mul(TAG_LEN as u64));
                     sink.preallocate(total);
                 }
-                Sink::File(sink)
+                sink
             }
             Backend::Memory(_) => Sink::Memory(header.to_vec()),
         };
@@ -253,7 +253,7 @@ impl BlobStore {
             id,
             key,
             header,
-            out: Vec::with_capacity(BUFFER_CAPACITY),
+            out: Vec::with_capacity(FLUSH_AT + SEGMENT_SIZE + TAG_LEN),
             pending: 0,
             index: 0,
             len: 0,
@@ -429,27 +429,19 @@ fn aad(id: &BlobId, index: u64, last: bool) -> [u8; 25] {
 }
 
 enum Sink {
-    File(FileSink),
-    /// A large blob's file, written by a thread of its own.
-    Spooled(Spool),
+    File {
+        file: File,
+        tmp: PathBuf,
+        /// Bytes written to the file so far.
+        written: u64,
+        /// Bytes preallocated (from offset 0).
+        allocated: u64,
+        /// Background flushing, once the blob is large.
+        syncer: Option<Syncer>,
+    },
     Memory(Vec<u8>),
     Done,
 }
-
-/// The file a blob is written to.
-struct FileSink {
-    file: File,
-    tmp: PathBuf,
-    /// Bytes written to the file so far.
-    written: u64,
-    /// Bytes preallocated (from offset 0).
-    allocated: u64,
-    /// Background flushing, once the blob is large.
-    syncer: Option<Syncer>,
-}
-
-/// Room for what is sealed before a write: `FLUSH_AT` bytes and the segment that crosses it.
-const BUFFER_CAPACITY: usize = FLUSH_AT + SEGMENT_SIZE + TAG_LEN;
 
 /// Preallocation ahead of the write position when the size is not known in advance.
 const PREALLOCATE_STEP: u64 = 64 << 20;
@@ -502,124 +494,26 @@ impl Syncer {
     }
 }
 
-impl FileSink {
+impl Sink {
     /// Best effort: extends the file's allocation to `end` bytes without changing its size.
     fn preallocate(&mut self, end: u64) {
-        if end <= self.allocated {
-            return;
-        }
-        #[cfg(target_os = "linux")]
+        if let Sink::File {
+            file, allocated, ..
+        } = self
+            && end > *allocated
         {
-            let flags = rustix::fs::FallocateFlags::KEEP_SIZE;
-            if rustix::fs::fallocate(&self.file, flags, self.allocated, end - self.allocated)
-                .is_err()
+            #[cfg(target_os = "linux")]
             {
-                // Unsupported or out of space: the writes themselves will tell.
-                self.allocated = u64::MAX;
-                return;
-            }
-        }
-        self.allocated = end;
-    }
-
-    /// Appends sealed segments; a large blob is preallocated ahead and flushed in the background.
-    fn append(&mut self, sealed: &[u8]) -> Result<()> {
-        // Once a blob is past its first buffer, preallocate ahead of it, doubling up to
-        // PREALLOCATE_STEP: small blobs never pay for an fallocate, large ones rarely.
-        let end = self.written + sealed.len() as u64;
-        if end > self.allocated && self.written >= FLUSH_AT as u64 {
-            self.preallocate(end.saturating_add(self.written.min(PREALLOCATE_STEP)));
-        }
-        self.written = end;
-        self.file
-            .write_all(sealed)
-            .map_err(|e| Error::io(&self.tmp, e))?;
-        let since = self.written - self.syncer.as_ref().map_or(0, |s| s.requested_at);
-        if since >= BACKGROUND_SYNC_STEP {
-            if self.syncer.is_none() {
-                self.syncer = Some(Syncer::start(&self.file).map_err(|e| Error::io(&self.tmp, e))?);
-            }
-            if let Some(s) = &mut self.syncer {
-                s.request(self.written);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Writes a large blob's sealed buffers on a thread of its own, so that receiving and sealing the
-/// next buffer overlaps writing this one. Buffers hold ciphertext only, and go back for reuse.
-struct Spool {
-    full: Option<mpsc::SyncSender<Vec<u8>>>,
-    empty: mpsc::Receiver<Vec<u8>>,
-    thread: Option<std::thread::JoinHandle<(FileSink, Result<()>)>>,
-    /// The file's temporary path, to remove when the blob is discarded.
-    tmp: PathBuf,
-}
-
-impl Spool {
-    /// Hands `sink` to a new thread; gives it back when no thread can be started.
-    fn start(sink: FileSink) -> std::result::Result<Spool, FileSink> {
-        // One buffer queued while another is written: the writer seals a third.
-        let (full, queued) = mpsc::sync_channel::<Vec<u8>>(1);
-        let (give_back, empty) = mpsc::channel::<Vec<u8>>();
-        let tmp = sink.tmp.clone();
-        let (handoff, slot) = mpsc::channel::<FileSink>();
-        let spawned = std::thread::Builder::new()
-            .name("blob-write".into())
-            .spawn(move || {
-                let Ok(mut sink) = slot.recv() else {
-                    unreachable!("the sink is sent before the thread is joined")
-                };
-                for mut buffer in queued {
-                    if let Err(e) = sink.append(&buffer) {
-                        // Dropping the queue tells the writer at its next buffer.
-                        return (sink, Err(e));
-                    }
-                    buffer.clear();
-                    let _ = give_back.send(buffer);
+                let flags = rustix::fs::FallocateFlags::KEEP_SIZE;
+                if rustix::fs::fallocate(&*file, flags, *allocated, end - *allocated).is_err() {
+                    // Unsupported or out of space: the writes themselves will tell.
+                    *allocated = u64::MAX;
+                    return;
                 }
-                (sink, Ok(()))
-            });
-        match spawned {
-            Ok(thread) => {
-                let _ = handoff.send(sink);
-                Ok(Spool {
-                    full: Some(full),
-                    empty,
-                    thread: Some(thread),
-                    tmp,
-                })
             }
-            Err(_) => Err(sink),
-        }
-    }
-
-    /// Queues `buffer` for writing; `false` when the thread has stopped (on an error).
-    fn send(&mut self, buffer: Vec<u8>) -> bool {
-        self.full.as_ref().is_some_and(|f| f.send(buffer).is_ok())
-    }
-
-    /// An empty buffer, reused when the thread has given one back.
-    fn buffer(&self) -> Vec<u8> {
-        self.empty
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BUFFER_CAPACITY))
-    }
-
-    /// Waits for every queued buffer to be written; the sink back, and the first error.
-    fn finish(mut self) -> (Option<FileSink>, Result<()>) {
-        self.full.take();
-        let joined = self.thread.take().map(std::thread::JoinHandle::join);
-        match joined {
-            Some(Ok((sink, result))) => (Some(sink), result),
-            _ => (
-                None,
-                Err(Error::io(
-                    &self.tmp,
-                    io::Error::other("the blob write thread panicked"),
-                )),
-            ),
+            #[cfg(not(target_os = "linux"))]
+            let _ = file;
+            *allocated = end;
         }
     }
 }
@@ -704,45 +598,51 @@ impl BlobWriter {
         self.pending = self.out.len();
         self.index += 1;
         if self.out.len() >= FLUSH_AT || last {
-            self.flush_sealed(last)?;
+            self.flush_sealed()?;
         }
         Ok(())
     }
 
-    fn flush_sealed(&mut self, last: bool) -> Result<()> {
-        // Past its first buffer, with more to come, a blob is large: its file is written by a
-        // thread of its own from here on.
-        if !last && matches!(&self.sink, Sink::File(f) if f.written >= FLUSH_AT as u64) {
-            let Sink::File(file) = std::mem::replace(&mut self.sink, Sink::Done) else {
-                unreachable!("matched above")
-            };
-            self.sink = match Spool::start(file) {
-                Ok(spool) => Sink::Spooled(spool),
-                Err(file) => Sink::File(file),
-            };
+    fn flush_sealed(&mut self) -> Result<()> {
+        if let Sink::File {
+            written, allocated, ..
+        } = &self.sink
+        {
+            // Once a blob is past its first buffer, preallocate ahead of it, doubling up to
+            // PREALLOCATE_STEP: small blobs never pay for an fallocate, large ones rarely.
+            let end = *written + self.pending as u64;
+            if end > *allocated && *written >= FLUSH_AT as u64 {
+                let target = end.saturating_add((*written).min(PREALLOCATE_STEP));
+                self.sink.preallocate(target);
+            }
         }
+        let sealed = &self.out[..self.pending];
         let result = match &mut self.sink {
-            Sink::File(file) => file.append(&self.out[..self.pending]),
-            Sink::Spooled(spool) => {
-                // Only sealed segments are in `out` here (a flush follows a seal): the buffer goes
-                // to the thread whole, and a returned one takes its place.
-                let sealed = std::mem::replace(&mut self.out, spool.buffer());
-                self.pending = 0;
-                if spool.send(sealed) {
-                    Ok(())
-                } else {
-                    let Sink::Spooled(spool) = std::mem::replace(&mut self.sink, Sink::Done) else {
-                        unreachable!("matched above")
-                    };
-                    let (file, result) = spool.finish();
-                    if let Some(file) = file {
-                        let _ = fs::remove_file(&file.tmp);
+            Sink::File {
+                file,
+                tmp,
+                written,
+                syncer,
+                ..
+            } => {
+                *written += sealed.len() as u64;
+                let mut result = file.write_all(sealed).map_err(|e| Error::io(&*tmp, e));
+                let since = *written - syncer.as_ref().map_or(0, |s| s.requested_at);
+                if result.is_ok() && since >= BACKGROUND_SYNC_STEP {
+                    if syncer.is_none() {
+                        match Syncer::start(file) {
+                            Ok(s) => *syncer = Some(s),
+                            Err(e) => result = Err(Error::io(&*tmp, e)),
+                        }
                     }
-                    result.and(Err(self.failed_error()))
+                    if let Some(s) = syncer {
+                        s.request(*written);
+                    }
                 }
+                result
             }
             Sink::Memory(buf) => {
-                buf.extend_from_slice(&self.out[..self.pending]);
+                buf.extend_from_slice(sealed);
                 Ok(())
             }
             Sink::Done => Ok(()),
@@ -767,27 +667,14 @@ impl BlobWriter {
             id: self.id,
             len: self.len,
         };
-        let sink = match std::mem::replace(&mut self.sink, Sink::Done) {
-            Sink::Spooled(spool) => match spool.finish() {
-                (Some(file), Ok(())) => Sink::File(file),
-                (file, result) => {
-                    if let Some(file) = file {
-                        let _ = fs::remove_file(&file.tmp);
-                    }
-                    self.failed = true;
-                    return Err(result.err().unwrap_or_else(|| self.failed_error()));
-                }
-            },
-            other => other,
-        };
-        match sink {
-            Sink::File(FileSink {
+        match std::mem::replace(&mut self.sink, Sink::Done) {
+            Sink::File {
                 file,
                 tmp,
                 written,
                 allocated,
                 syncer,
-            }) => {
+            } => {
                 let Backend::Dir { root, .. } = &*self.store.inner else {
                     return Err(Error::ReadOnly);
                 };
@@ -823,7 +710,7 @@ impl BlobWriter {
                     lock(map).insert(self.id, Arc::new(buf));
                 }
             }
-            Sink::Spooled(_) | Sink::Done => return Err(self.failed_error()),
+            Sink::Done => return Err(self.failed_error()),
         }
         Ok(info)
     }
@@ -843,15 +730,8 @@ impl Write for BlobWriter {
 impl Drop for BlobWriter {
     fn drop(&mut self) {
         self.out.zeroize();
-        match &self.sink {
-            Sink::File(file) => {
-                let _ = fs::remove_file(&file.tmp);
-            }
-            // The thread writes what is queued to the unlinked file, then ends.
-            Sink::Spooled(spool) => {
-                let _ = fs::remove_file(&spool.tmp);
-            }
-            Sink::Memory(_) | Sink::Done => {}
+        if let Sink::File { tmp, .. } = &self.sink {
+            let _ = fs::remove_file(tmp);
         }
     }
 }
