@@ -272,3 +272,42 @@ fn large_blobs_flushed_while_written_read_back_and_drop_cleanly() {
     );
     assert_eq!(store.list().unwrap().len(), 2);
 }
+
+#[test]
+fn blobs_around_the_write_buffer_boundaries_round_trip() {
+    // Sealed segments are written 1 MiB at a time, and a blob past its first buffer is preallocated:
+    // lengths on either side of one, two and three buffers, fed in pieces that divide no segment.
+    let dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::open_dir(dir.path().join("blobs")).unwrap();
+    let key = [8u8; 32];
+    let buffer = 1usize << 20;
+    for (i, len) in [
+        buffer - 1,
+        buffer + 1,
+        2 * buffer - SEGMENT_SIZE,
+        2 * buffer + 17,
+        3 * buffer + SEGMENT_SIZE + 5,
+        7 * buffer + 3,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let data = pattern(len, i as u8);
+        let info = write(&store, &key, &data, 77_777);
+        assert_eq!(info.len, len as u64);
+        let blob = store.open(info.id, &key).unwrap();
+        assert!(blob.read_all().unwrap() == data, "length {len}");
+        let mut middle = Vec::new();
+        blob.read_range(len as u64 / 2..len as u64 / 2 + 1000)
+            .unwrap()
+            .read_to_end(&mut middle)
+            .unwrap();
+        assert_eq!(middle, data[len / 2..len / 2 + 1000], "length {len}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path().join("blobs/tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
