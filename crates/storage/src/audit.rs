@@ -1158,12 +1158,8 @@ mod tests {
         e.resources.clear();
         let h = chain_hash(&[0u8; 32], 1, &e);
         assert_eq!(
-            to_hex(&h),
+            hex::encode(h),
             "0db5776c496b94889cd2383493e1c352327d20888ebb83a5833376349056df98"
         );
-    }
-
-    fn to_hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }
