@@ -177,15 +177,11 @@ pub(crate) fn split_query(query: &str) -> Vec<RawParam<'_>> {
     if query.is_empty() {
         return Vec::new();
     }
-    // Sized once: a presigned URL has a dozen pairs, and this runs twice for every request. `=` is
-    // ASCII, so the cut is on a char boundary.
+    // Sized once rather than grown: a presigned URL has a dozen pairs, and this runs twice for
+    // every request.
     let mut params = Vec::with_capacity(query.bytes().filter(|&b| b == b'&').count() + 1);
     for piece in query.split('&').filter(|p| !p.is_empty()) {
-        let bytes = piece.as_bytes();
-        let (name, value) = match bytes.iter().position(|&b| b == b'=') {
-            Some(at) => (&piece[..at], &piece[at + 1..]),
-            None => (piece, ""),
-        };
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
         params.push(RawParam {
             name,
             value,
