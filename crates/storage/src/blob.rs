@@ -23,8 +23,9 @@
 //! `fsync`ed before [`BlobWriter::finish`] returns; only then may the caller commit metadata that refers to
 //! it. A crash before that leaves a temporary file (removed when the store opens) or an unreferenced blob
 //! (removed by [`BlobStore::sweep`], which the service calls at startup with the ids its metadata refers to).
-//! A large blob is also flushed in the background every 16 MiB while it is written, so that flushing
-//! overlaps receiving and `finish` waits for the last stretch only.
+//! A blob past its first 1 MiB buffer is written by a thread of its own, directly to the device where
+//! the filesystem allows, and a read of 1 MiB or more is read ahead the same way (see `large_blob`): a
+//! large object neither fills the page cache nor waits on it.
 //! Deleting: commit the metadata change first, then [`BlobStore::delete`]. Plaintext is never written to
 //! disk. An ephemeral store keeps the same encrypted bytes in memory.
 
@@ -35,7 +36,7 @@ use std::ops::Range;
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
@@ -44,6 +45,7 @@ use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::keyring::sync_dir;
+use crate::large_blob::{self, LargeReader, LargeWriter, Window};
 
 /// Plaintext bytes per segment.
 pub const SEGMENT_SIZE: usize = 64 * 1024;
@@ -51,6 +53,9 @@ const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 72;
 const MAGIC: &[u8; 8] = b"PMBLOB\0\x01";
 const FLUSH_AT: usize = 1 << 20;
+/// The write buffer's size: a flush happens at the first seal past `FLUSH_AT`, and the first buffer
+/// also holds the header.
+const OUT_CAPACITY: usize = HEADER_LEN + FLUSH_AT + SEGMENT_SIZE + TAG_LEN;
 const TMP_DIR: &str = "tmp";
 const KEY_LABEL: &[u8] = b"perimeter/blob/v1";
 
@@ -223,38 +228,40 @@ impl BlobStore {
             } => return Err(Error::ReadOnly),
             Backend::Dir { root, .. } => {
                 let tmp = root.join(TMP_DIR).join(id.to_string());
-                let mut file = fs::OpenOptions::new()
+                let file = fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
                     .open(&tmp)
                     .map_err(|e| Error::io(&tmp, e))?;
-                file.write_all(&header).map_err(|e| Error::io(&tmp, e))?;
-                let mut sink = Sink::File {
-                    file,
-                    tmp,
-                    written: HEADER_LEN as u64,
-                    allocated: 0,
-                    syncer: None,
-                };
+                let mut allocated = 0;
                 if let Some(size) = size.filter(|&s| s > FLUSH_AT as u64) {
                     let segments = segment_count(size, SEGMENT_SIZE);
                     let total = (HEADER_LEN as u64)
                         .saturating_add(size)
                         .saturating_add(segments.saturating_mul(TAG_LEN as u64));
-                    sink.preallocate(total);
+                    allocated = large_blob::preallocate(&file, 0, total);
                 }
-                sink
+                Sink::File {
+                    file,
+                    tmp,
+                    written: 0,
+                    allocated,
+                    writer: None,
+                }
             }
-            Backend::Memory(_) => Sink::Memory(header.to_vec()),
+            Backend::Memory(_) => Sink::Memory(Vec::new()),
         };
+        // The header leads the first write; its length field is filled in by `finish`.
+        let mut out = Vec::with_capacity(OUT_CAPACITY);
+        out.extend_from_slice(&header);
         Ok(BlobWriter {
             store: self.clone(),
             id,
             key,
             header,
-            out: Vec::with_capacity(FLUSH_AT + SEGMENT_SIZE + TAG_LEN),
-            pending: 0,
+            out,
+            pending: HEADER_LEN,
             index: 0,
             len: 0,
             sink,
@@ -432,90 +439,15 @@ enum Sink {
     File {
         file: File,
         tmp: PathBuf,
-        /// Bytes written to the file so far.
+        /// Bytes written to the file (or queued for its writer) so far.
         written: u64,
         /// Bytes preallocated (from offset 0).
         allocated: u64,
-        /// Background flushing, once the blob is large.
-        syncer: Option<Syncer>,
+        /// The blob's own writing thread, once it outgrows its first buffer.
+        writer: Option<LargeWriter>,
     },
     Memory(Vec<u8>),
     Done,
-}
-
-/// Preallocation ahead of the write position when the size is not known in advance.
-const PREALLOCATE_STEP: u64 = 64 << 20;
-
-/// A large blob is flushed to disk in the background every this many bytes while it is written, so
-/// that [`BlobWriter::finish`] waits for the last stretch only, not for the whole blob.
-const BACKGROUND_SYNC_STEP: u64 = 16 << 20;
-
-/// Flushes a blob's file while it is still being written: `fdatasync` on a second handle, on its own
-/// thread, once per request (requests made while one runs are served by the next).
-struct Syncer {
-    requests: mpsc::SyncSender<()>,
-    thread: std::thread::JoinHandle<io::Result<()>>,
-    /// `written` when the last flush was requested.
-    requested_at: u64,
-}
-
-impl Syncer {
-    fn start(file: &File) -> io::Result<Syncer> {
-        let file = file.try_clone()?;
-        let (requests, wanted) = mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("blob-sync".into())
-            .spawn(move || {
-                while wanted.recv().is_ok() {
-                    // An error is reported once per open file: keep it for `finish`, which must fail.
-                    file.sync_data()?;
-                }
-                Ok(())
-            })?;
-        Ok(Syncer {
-            requests,
-            thread,
-            requested_at: 0,
-        })
-    }
-
-    /// Asks for a flush; one already asked for and not started covers this one too.
-    fn request(&mut self, written: u64) {
-        self.requested_at = written;
-        let _ = self.requests.try_send(());
-    }
-
-    /// Waits for the flushes asked for; the first error any of them met.
-    fn finish(self) -> io::Result<()> {
-        drop(self.requests);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the blob flush thread panicked")))
-    }
-}
-
-impl Sink {
-    /// Best effort: extends the file's allocation to `end` bytes without changing its size.
-    fn preallocate(&mut self, end: u64) {
-        if let Sink::File {
-            file, allocated, ..
-        } = self
-            && end > *allocated
-        {
-            #[cfg(target_os = "linux")]
-            {
-                let flags = rustix::fs::FallocateFlags::KEEP_SIZE;
-                if rustix::fs::fallocate(&*file, flags, *allocated, end - *allocated).is_err() {
-                    // Unsupported or out of space: the writes themselves will tell.
-                    *allocated = u64::MAX;
-                    return;
-                }
-            }
-            #[cfg(not(target_os = "linux"))]
-            let _ = file;
-            *allocated = end;
-        }
-    }
 }
 
 /// A blob being written. Dropping it unfinished discards it.
@@ -598,51 +530,45 @@ impl BlobWriter {
         self.pending = self.out.len();
         self.index += 1;
         if self.out.len() >= FLUSH_AT || last {
-            self.flush_sealed()?;
+            self.flush_sealed(last)?;
         }
         Ok(())
     }
 
-    fn flush_sealed(&mut self) -> Result<()> {
-        if let Sink::File {
-            written, allocated, ..
-        } = &self.sink
-        {
-            // Once a blob is past its first buffer, preallocate ahead of it, doubling up to
-            // PREALLOCATE_STEP: small blobs never pay for an fallocate, large ones rarely.
-            let end = *written + self.pending as u64;
-            if end > *allocated && *written >= FLUSH_AT as u64 {
-                let target = end.saturating_add((*written).min(PREALLOCATE_STEP));
-                self.sink.preallocate(target);
-            }
-        }
-        let sealed = &self.out[..self.pending];
+    /// Writes the sealed bytes (all of `out`). A blob that needs a second buffer gets a writing thread,
+    /// which takes the buffers from then on.
+    fn flush_sealed(&mut self, last: bool) -> Result<()> {
+        debug_assert_eq!(self.pending, self.out.len());
         let result = match &mut self.sink {
             Sink::File {
                 file,
                 tmp,
                 written,
-                syncer,
-                ..
+                allocated,
+                writer,
             } => {
-                *written += sealed.len() as u64;
-                let mut result = file.write_all(sealed).map_err(|e| Error::io(&*tmp, e));
-                let since = *written - syncer.as_ref().map_or(0, |s| s.requested_at);
-                if result.is_ok() && since >= BACKGROUND_SYNC_STEP {
-                    if syncer.is_none() {
-                        match Syncer::start(file) {
-                            Ok(s) => *syncer = Some(s),
-                            Err(e) => result = Err(Error::io(&*tmp, e)),
+                *written += self.out.len() as u64;
+                if writer.is_none() && !last {
+                    match LargeWriter::start(file, *allocated, OUT_CAPACITY) {
+                        Ok(w) => *writer = Some(w),
+                        Err(e) => {
+                            self.failed = true;
+                            return Err(Error::io(&*tmp, e));
                         }
                     }
-                    if let Some(s) = syncer {
-                        s.request(*written);
-                    }
                 }
-                result
+                match writer {
+                    Some(w) => {
+                        let full = std::mem::take(&mut self.out);
+                        w.write(full, OUT_CAPACITY)
+                            .map(|next| self.out = next)
+                            .map_err(|e| Error::io(&*tmp, e))
+                    }
+                    None => file.write_all(&self.out).map_err(|e| Error::io(&*tmp, e)),
+                }
             }
             Sink::Memory(buf) => {
-                buf.extend_from_slice(sealed);
+                buf.extend_from_slice(&self.out);
                 Ok(())
             }
             Sink::Done => Ok(()),
@@ -650,7 +576,7 @@ impl BlobWriter {
         if result.is_err() {
             self.failed = true;
         }
-        self.out.drain(..self.pending);
+        self.out.clear();
         self.pending = 0;
         result
     }
@@ -661,8 +587,17 @@ impl BlobWriter {
         if self.failed {
             return Err(self.failed_error());
         }
-        self.seal(true)?;
         self.header[64..72].copy_from_slice(&self.len.to_be_bytes());
+        let unflushed = match &self.sink {
+            Sink::File { written, .. } => *written == 0,
+            Sink::Memory(buf) => buf.is_empty(),
+            Sink::Done => false,
+        };
+        if unflushed {
+            // Still in the first buffer: one write carries the final header.
+            self.out[..HEADER_LEN].copy_from_slice(&self.header);
+        }
+        self.seal(true)?;
         let info = BlobInfo {
             id: self.id,
             len: self.len,
@@ -673,23 +608,18 @@ impl BlobWriter {
                 tmp,
                 written,
                 allocated,
-                syncer,
+                writer,
             } => {
                 let Backend::Dir { root, .. } = &*self.store.inner else {
                     return Err(Error::ReadOnly);
                 };
-                let done = syncer
-                    .map_or(Ok(()), Syncer::finish)
-                    .and_then(|()| file.write_all_at(&self.header, 0))
-                    // Releases blocks preallocated beyond the end.
-                    .and_then(|()| {
-                        if allocated > written {
-                            file.set_len(written)
-                        } else {
-                            Ok(())
-                        }
-                    })
-                    .and_then(|()| file.sync_data());
+                let done = match writer {
+                    // Its padding, if any, and preallocated blocks go.
+                    Some(w) => w.finish(&self.header).and_then(|end| file.set_len(end)),
+                    None if allocated > written => file.set_len(written),
+                    None => Ok(()),
+                }
+                .and_then(|()| file.sync_data());
                 if let Err(e) = done {
                     let _ = fs::remove_file(&tmp);
                     return Err(Error::io(tmp, e));
@@ -815,13 +745,11 @@ impl BlobReader {
                 len: self.inner.len,
             });
         }
-        #[cfg(target_os = "linux")]
+        let mut direct = None;
         if range.end - range.start >= FLUSH_AT as u64
             && let Source::File(file) = &self.inner.source
         {
-            // A long sequential read: a larger readahead window (cold reads here go from ~0.4 to ~1.5
-            // GB/s). Advisory only.
-            let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
+            direct = self.read_ahead(file, &range);
         }
         Ok(BlobRange {
             reader: self.clone(),
@@ -829,7 +757,50 @@ impl BlobReader {
             end: range.end,
             chunk: Vec::new(),
             chunk_pos: 0,
+            direct,
         })
+    }
+
+    /// A long read goes through a [`LargeReader`], which reads windows of whole segments ahead; where
+    /// it cannot start, a larger readahead window for the page cache (cold reads here go from ~0.4 to
+    /// ~1.5 GB/s with it).
+    fn read_ahead(&self, file: &File, range: &Range<u64>) -> Option<DirectRead> {
+        let r = &*self.inner;
+        let seg = r.seg_size as u64;
+        let first = range.start / seg;
+        let last = (range.end.saturating_sub(1) / seg).min(r.segments - 1);
+        let ranges = (first..=last)
+            .step_by(READ_WINDOW as usize)
+            .map(|i| {
+                let j = (i + READ_WINDOW - 1).min(last);
+                self.file_range(i).start..self.file_range(j).end
+            })
+            .collect::<Vec<_>>();
+        match LargeReader::start(file, ranges) {
+            Ok(reader) => Some(DirectRead {
+                reader,
+                window: None,
+                next_segment: first,
+            }),
+            Err(_) => {
+                #[cfg(target_os = "linux")]
+                let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::Sequential);
+                None
+            }
+        }
+    }
+
+    /// Segment `index`'s bytes in the file (ciphertext and tag).
+    fn file_range(&self, index: u64) -> Range<u64> {
+        let r = &*self.inner;
+        let seg = r.seg_size as u64;
+        let plain_len = if index + 1 == r.segments {
+            r.len - index * seg
+        } else {
+            seg
+        };
+        let start = HEADER_LEN as u64 + index * (seg + TAG_LEN as u64);
+        start..start + plain_len + TAG_LEN as u64
     }
 
     /// The whole plaintext (for small blobs; stream large ones with [`BlobReader::read_range`]).
@@ -847,29 +818,49 @@ impl BlobReader {
 
     /// Decrypts segment `index`.
     fn segment(&self, index: u64) -> Result<Vec<u8>> {
+        let range = self.file_range(index);
+        let mut buf = vec![0u8; (range.end - range.start) as usize];
+        self.inner
+            .source
+            .read_exact_at(&mut buf, range.start)
+            .map_err(|e| self.unreadable(index, e))?;
+        let n = self.open_segment(index, &mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// Decrypts segment `index` (its ciphertext and tag, as in the file) in place; returns the
+    /// plaintext length.
+    fn open_segment(&self, index: u64, sealed: &mut [u8]) -> Result<usize> {
         let r = &*self.inner;
-        let seg = r.seg_size as u64;
         let last = index + 1 == r.segments;
-        let plain_len = if last { r.len - index * seg } else { seg } as usize;
-        let offset = HEADER_LEN as u64 + index * (seg + TAG_LEN as u64);
-        let mut buf = vec![0u8; plain_len + TAG_LEN];
-        r.source
-            .read_exact_at(&mut buf, offset)
-            .map_err(|e| Error::BlobCorrupt {
-                id: r.id.to_string(),
-                reason: format!("cannot read segment {index}: {e}"),
-            })?;
-        let n = r
-            .key
-            .open_in_place(nonce(index), Aad::from(aad(&r.id, index, last)), &mut buf)
+        Ok(r.key
+            .open_in_place(nonce(index), Aad::from(aad(&r.id, index, last)), sealed)
             .map_err(|_| Error::BlobCorrupt {
                 id: r.id.to_string(),
                 reason: format!("segment {index} failed authentication"),
             })?
-            .len();
-        buf.truncate(n);
-        Ok(buf)
+            .len())
     }
+
+    fn unreadable(&self, index: u64, e: impl std::fmt::Display) -> Error {
+        Error::BlobCorrupt {
+            id: self.inner.id.to_string(),
+            reason: format!("cannot read segment {index}: {e}"),
+        }
+    }
+}
+
+/// Segments per window of a [`LargeReader`] (4 MiB of plaintext): direct reads of 4 MiB ran up to a
+/// third faster than 1 MiB ones on the devices measured.
+const READ_WINDOW: u64 = 64;
+
+/// A long range's windows, read ahead.
+struct DirectRead {
+    reader: LargeReader,
+    window: Option<Window>,
+    /// The segment the next window starts with.
+    next_segment: u64,
 }
 
 /// A range of a blob being read: an iterator of plaintext chunks (at most one segment each) and an
@@ -880,6 +871,7 @@ pub struct BlobRange {
     end: u64,
     chunk: Vec<u8>,
     chunk_pos: usize,
+    direct: Option<DirectRead>,
 }
 
 impl std::fmt::Debug for BlobRange {
@@ -911,7 +903,10 @@ impl BlobRange {
         let seg = self.reader.inner.seg_size as u64;
         let index = self.pos / seg;
         let seg_start = index * seg;
-        let mut buf = self.reader.segment(index)?;
+        let mut buf = match &mut self.direct {
+            Some(d) => d.segment(&self.reader, index)?,
+            None => self.reader.segment(index)?,
+        };
         let to = ((self.end - seg_start) as usize).min(buf.len());
         let from = (self.pos - seg_start) as usize;
         buf.truncate(to);
@@ -920,6 +915,36 @@ impl BlobRange {
         }
         self.pos = seg_start + to as u64;
         Ok(Some(buf))
+    }
+}
+
+impl DirectRead {
+    /// Decrypts segment `index`, the next one in order, from the windows read ahead.
+    fn segment(&mut self, blob: &BlobReader, index: u64) -> Result<Vec<u8>> {
+        let range = blob.file_range(index);
+        loop {
+            if let Some(w) = &mut self.window
+                && let Some(sealed) = w.get_mut(range.clone())
+            {
+                let n = blob.open_segment(index, sealed)?;
+                return Ok(sealed[..n].to_vec());
+            }
+            if let Some(done) = self.window.take() {
+                self.reader.recycle(done);
+            }
+            if self.next_segment > index {
+                // Only forward, in order: a segment behind the windows is a defect.
+                return Err(blob.unreadable(index, "out of order"));
+            }
+            match self.reader.next() {
+                Some(Ok(w)) => {
+                    self.window = Some(w);
+                    self.next_segment += READ_WINDOW;
+                }
+                Some(Err(e)) => return Err(blob.unreadable(index, e)),
+                None => return Err(blob.unreadable(index, "past the windows read")),
+            }
+        }
     }
 }
 

@@ -66,6 +66,7 @@ mod error;
 pub mod fasthash;
 pub mod fuzzing;
 pub mod keyring;
+mod large_blob;
 mod lz4;
 mod packed;
 mod schema;

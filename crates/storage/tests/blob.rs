@@ -275,10 +275,20 @@ fn large_blobs_flushed_while_written_read_back_and_drop_cleanly() {
 
 #[test]
 fn blobs_around_the_write_buffer_boundaries_round_trip() {
-    // Sealed segments are written 1 MiB at a time, and a blob past its first buffer is preallocated:
-    // lengths on either side of one, two and three buffers, fed in pieces that divide no segment.
-    let dir = tempfile::tempdir().unwrap();
-    let store = BlobStore::open_dir(dir.path().join("blobs")).unwrap();
+    // Sealed segments are written 1 MiB at a time; a blob past its first buffer is written by its own
+    // thread, directly to the device in whole blocks where the filesystem allows (the temporary
+    // directory) and through the page cache where it does not (tmpfs, when there is one).
+    let disk = tempfile::tempdir().unwrap();
+    boundary_lengths_round_trip(disk.path());
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        let tmpfs = tempfile::tempdir_in(shm).unwrap();
+        boundary_lengths_round_trip(tmpfs.path());
+    }
+}
+
+fn boundary_lengths_round_trip(dir: &std::path::Path) {
+    let store = BlobStore::open_dir(dir.join("blobs")).unwrap();
     let key = [8u8; 32];
     let buffer = 1usize << 20;
     for (i, len) in [
@@ -288,6 +298,7 @@ fn blobs_around_the_write_buffer_boundaries_round_trip() {
         2 * buffer + 17,
         3 * buffer + SEGMENT_SIZE + 5,
         7 * buffer + 3,
+        20 * buffer,
     ]
     .into_iter()
     .enumerate()
@@ -296,18 +307,96 @@ fn blobs_around_the_write_buffer_boundaries_round_trip() {
         let info = write(&store, &key, &data, 77_777);
         assert_eq!(info.len, len as u64);
         let blob = store.open(info.id, &key).unwrap();
-        assert!(blob.read_all().unwrap() == data, "length {len}");
+        assert!(blob.read_all().unwrap() == data, "length {len} in {dir:?}");
         let mut middle = Vec::new();
         blob.read_range(len as u64 / 2..len as u64 / 2 + 1000)
             .unwrap()
             .read_to_end(&mut middle)
             .unwrap();
-        assert_eq!(middle, data[len / 2..len / 2 + 1000], "length {len}");
+        assert_eq!(
+            middle,
+            data[len / 2..len / 2 + 1000],
+            "length {len} in {dir:?}"
+        );
     }
     assert!(
-        std::fs::read_dir(dir.path().join("blobs/tmp"))
+        std::fs::read_dir(dir.join("blobs/tmp"))
             .unwrap()
             .next()
             .is_none()
+    );
+}
+
+#[test]
+fn long_reads_go_ahead_in_windows_and_stop_cleanly() {
+    // A read of 1 MiB or more is read ahead in windows of 64 segments, directly from the device where
+    // the filesystem allows: ranges that start and end inside segments and windows, a tampered segment
+    // deep inside, a read dropped halfway, and a blob deleted while it is being read.
+    let disk = tempfile::tempdir().unwrap();
+    long_reads(disk.path());
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        let tmpfs = tempfile::tempdir_in(shm).unwrap();
+        long_reads(tmpfs.path());
+    }
+}
+
+fn long_reads(dir: &std::path::Path) {
+    let store = BlobStore::open_dir(dir.join("blobs")).unwrap();
+    let key = [9u8; 32];
+    let s = SEGMENT_SIZE as u64;
+    let len = 140 * s + 1234;
+    let data = pattern(len as usize, 4);
+    let info = write(&store, &key, &data, 1 << 20);
+    let r = store.open(info.id, &key).unwrap();
+    for (a, b) in [
+        (0, len),
+        (1, len - 1),
+        (s - 3, 65 * s + 9),
+        (64 * s, 128 * s),
+        (63 * s + 1, len),
+        (len - (1 << 20), len),
+    ] {
+        let mut got = Vec::new();
+        r.read_range(a..b).unwrap().read_to_end(&mut got).unwrap();
+        assert!(got == data[a as usize..b as usize], "{a}..{b} in {dir:?}");
+    }
+
+    // Dropped after one chunk: the read-ahead stops, and the blob reads whole again.
+    let mut partial = r.read_range(0..len).unwrap();
+    assert_eq!(partial.next().unwrap().unwrap().len(), SEGMENT_SIZE);
+    drop(partial);
+
+    // Deleted while being read: the open file keeps its bytes.
+    let mut reading = r.read_range(0..len).unwrap();
+    let first = reading.next().unwrap().unwrap();
+    assert!(store.delete(info.id).unwrap());
+    let mut got = first;
+    for chunk in reading {
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(got == data);
+
+    // A flipped bit in segment 100 fails the read there, after the segments before it.
+    let t = write(&store, &key, &data, 1 << 20);
+    let path = blob_file(dir, t.id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[72 + 100 * (SEGMENT_SIZE + 16) + 7] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut good = 0;
+    let mut failed = None;
+    for chunk in store.open(t.id, &key).unwrap().read_range(0..len).unwrap() {
+        match chunk {
+            Ok(c) => good += c.len(),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(good, 100 * SEGMENT_SIZE);
+    assert!(
+        matches!(&failed, Some(Error::BlobCorrupt { reason, .. }) if reason.contains("segment 100")),
+        "{failed:?}"
     );
 }

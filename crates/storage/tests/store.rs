@@ -316,7 +316,8 @@ fn handles_are_send_and_sync() {
     send_sync::<Error>();
     send::<storage::Pending>();
     send::<storage::BlobWriter>();
-    send::<storage::BlobRange>();
+    // Response bodies stream from a range, and must be both.
+    send_sync::<storage::BlobRange>();
     send::<Batch>();
 }
 
