@@ -45,7 +45,7 @@ use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::keyring::sync_dir;
-use crate::large_blob::{self, LargeReader, LargeWriter, Window};
+use crate::large_blob::{self, ALIGN, LargeReader, LargeWriter, OutBuf, WRITE_SIZE, Window};
 
 /// Plaintext bytes per segment.
 pub const SEGMENT_SIZE: usize = 64 * 1024;
@@ -56,6 +56,9 @@ const FLUSH_AT: usize = 1 << 20;
 /// The write buffer's size: a flush happens at the first seal past `FLUSH_AT`, and the first buffer
 /// also holds the header.
 const OUT_CAPACITY: usize = HEADER_LEN + FLUSH_AT + SEGMENT_SIZE + TAG_LEN;
+/// The write buffers of a blob with a writing thread: a carried partial block, `WRITE_SIZE` and the
+/// segment that crosses it, and padding to a whole block at the end.
+const WRITE_CAPACITY: usize = WRITE_SIZE + SEGMENT_SIZE + TAG_LEN + 2 * ALIGN;
 const TMP_DIR: &str = "tmp";
 const KEY_LABEL: &[u8] = b"perimeter/blob/v1";
 
@@ -253,7 +256,7 @@ impl BlobStore {
             Backend::Memory(_) => Sink::Memory(Vec::new()),
         };
         // The header leads the first write; its length field is filled in by `finish`.
-        let mut out = Vec::with_capacity(OUT_CAPACITY);
+        let mut out = OutBuf::with_capacity(OUT_CAPACITY);
         out.extend_from_slice(&header);
         Ok(BlobWriter {
             store: self.clone(),
@@ -457,7 +460,7 @@ pub struct BlobWriter {
     key: LessSafeKey,
     header: [u8; HEADER_LEN],
     /// Sealed segments not yet written, then the plaintext of the current segment from `pending` on.
-    out: Vec<u8>,
+    out: OutBuf,
     pending: usize,
     index: u64,
     len: u64,
@@ -529,14 +532,21 @@ impl BlobWriter {
         self.out.extend_from_slice(tag.as_ref());
         self.pending = self.out.len();
         self.index += 1;
-        if self.out.len() >= FLUSH_AT || last {
+        let flush_at = match &self.sink {
+            Sink::File {
+                writer: Some(_), ..
+            } => WRITE_SIZE,
+            _ => FLUSH_AT,
+        };
+        if self.out.len() >= flush_at || last {
             self.flush_sealed(last)?;
         }
         Ok(())
     }
 
     /// Writes the sealed bytes (all of `out`). A blob that needs a second buffer gets a writing thread,
-    /// which takes the buffers from then on.
+    /// which takes whole blocks from then on; the rest is carried in `out`, and the last buffer is left
+    /// there for `finish`.
     fn flush_sealed(&mut self, last: bool) -> Result<()> {
         debug_assert_eq!(self.pending, self.out.len());
         let result = match &mut self.sink {
@@ -547,9 +557,8 @@ impl BlobWriter {
                 allocated,
                 writer,
             } => {
-                *written += self.out.len() as u64;
                 if writer.is_none() && !last {
-                    match LargeWriter::start(file, *allocated, OUT_CAPACITY) {
+                    match LargeWriter::start(file, *allocated, WRITE_CAPACITY) {
                         Ok(w) => *writer = Some(w),
                         Err(e) => {
                             self.failed = true;
@@ -558,17 +567,27 @@ impl BlobWriter {
                     }
                 }
                 match writer {
+                    Some(_) if last => Ok(()),
                     Some(w) => {
-                        let full = std::mem::take(&mut self.out);
-                        w.write(full, OUT_CAPACITY)
-                            .map(|next| self.out = next)
-                            .map_err(|e| Error::io(&*tmp, e))
+                        let whole = self.out.len() / ALIGN * ALIGN;
+                        let mut next = w.next_buffer();
+                        next.extend_from_slice(&self.out[whole..]);
+                        self.out.truncate(whole);
+                        let full = std::mem::replace(&mut self.out, next);
+                        *written += whole as u64;
+                        w.write(full).map_err(|e| Error::io(&*tmp, e))
                     }
-                    None => file.write_all(&self.out).map_err(|e| Error::io(&*tmp, e)),
+                    None => {
+                        *written += self.out.len() as u64;
+                        let r = file.write_all(&self.out).map_err(|e| Error::io(&*tmp, e));
+                        self.out.clear();
+                        r
+                    }
                 }
             }
             Sink::Memory(buf) => {
                 buf.extend_from_slice(&self.out);
+                self.out.clear();
                 Ok(())
             }
             Sink::Done => Ok(()),
@@ -576,8 +595,7 @@ impl BlobWriter {
         if result.is_err() {
             self.failed = true;
         }
-        self.out.clear();
-        self.pending = 0;
+        self.pending = self.out.len();
         result
     }
 
@@ -615,7 +633,11 @@ impl BlobWriter {
                 };
                 let done = match writer {
                     // Its padding, if any, and preallocated blocks go.
-                    Some(w) => w.finish(&self.header).and_then(|end| file.set_len(end)),
+                    Some(w) => {
+                        let last = std::mem::replace(&mut self.out, OutBuf::with_capacity(0));
+                        w.finish(last, &self.header)
+                            .and_then(|end| file.set_len(end))
+                    }
                     None if allocated > written => file.set_len(written),
                     None => Ok(()),
                 }
