@@ -56,9 +56,6 @@ const FLUSH_AT: usize = 1 << 20;
 /// The write buffer's size: a flush happens at the first seal past `FLUSH_AT`, and the first buffer
 /// also holds the header.
 const OUT_CAPACITY: usize = HEADER_LEN + FLUSH_AT + SEGMENT_SIZE + TAG_LEN;
-/// The write buffers of a blob with a writing thread: a carried partial block, `WRITE_SIZE` and the
-/// segment that crosses it, and padding to a whole block at the end.
-const WRITE_CAPACITY: usize = WRITE_SIZE + SEGMENT_SIZE + TAG_LEN + 2 * ALIGN;
 const TMP_DIR: &str = "tmp";
 const KEY_LABEL: &[u8] = b"perimeter/blob/v1";
 
@@ -558,7 +555,7 @@ impl BlobWriter {
                 writer,
             } => {
                 if writer.is_none() && !last {
-                    match LargeWriter::start(file, *allocated, WRITE_CAPACITY) {
+                    match LargeWriter::start(file, *allocated) {
                         Ok(w) => *writer = Some(w),
                         Err(e) => {
                             self.failed = true;
@@ -951,9 +948,8 @@ impl DirectRead {
                 let n = blob.open_segment(index, sealed)?;
                 return Ok(sealed[..n].to_vec());
             }
-            if let Some(done) = self.window.take() {
-                self.reader.recycle(done);
-            }
+            // Done with: its buffer goes back to the pool.
+            self.window = None;
             if self.next_segment > index {
                 // Only forward, in order: a segment behind the windows is a defect.
                 return Err(blob.unreadable(index, "out of order"));

@@ -29,15 +29,40 @@ pub(crate) const ALIGN: usize = 4096;
 /// ran 10–25% faster than 1 MiB ones, and larger ones no faster.
 pub(crate) const WRITE_SIZE: usize = 4 << 20;
 
-/// Buffers queued for the thread; a full queue makes the sender wait for the disk. Two, so that
-/// sealing the next buffer goes on while the thread writes.
-const QUEUE: usize = 2;
+/// Buffers queued for the thread; a full queue makes the sender wait for the disk. One is enough for
+/// the thread to find the next buffer ready when a write ends, while the next one is being sealed: 3
+/// buffers (12 MiB) per upload in all.
+const QUEUE: usize = 1;
 
 /// Preallocation ahead of the write position.
 const PREALLOCATE_STEP: u64 = 64 << 20;
 
 /// Without `O_DIRECT`, the file is flushed every this many bytes.
 const SYNC_STEP: u64 = 16 << 20;
+
+/// Capacity of the buffers large transfers share: a write buffer (`WRITE_SIZE` with a carried block,
+/// the segment that crosses it and padding) or a read window (64 segments), and room to align either.
+const BUFFER: usize = WRITE_SIZE + (128 << 10);
+
+/// Buffers kept for the next large transfer: an upload or a download uses three at a time. Reusing them
+/// bounds the memory large transfers take together, and spares each one the first touch of new memory.
+const POOL_MAX: usize = 4;
+
+static POOL: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+fn take_buffer() -> Vec<u8> {
+    let pooled = POOL.lock().ok().and_then(|mut p| p.pop());
+    pooled.unwrap_or_else(|| Vec::with_capacity(BUFFER))
+}
+
+fn give_buffer(buf: Vec<u8>) {
+    if buf.capacity() >= BUFFER
+        && let Ok(mut pool) = POOL.lock()
+        && pool.len() < POOL_MAX
+    {
+        pool.push(buf);
+    }
+}
 
 /// A write buffer whose data starts at an aligned address. Its `Vec` must not grow past the capacity
 /// it was made with, or the alignment is lost (the writer then falls back to the page cache).
@@ -48,7 +73,11 @@ pub(crate) struct OutBuf {
 
 impl OutBuf {
     pub(crate) fn with_capacity(capacity: usize) -> OutBuf {
-        let mut vec: Vec<u8> = Vec::with_capacity(capacity + ALIGN);
+        OutBuf::from_vec(Vec::with_capacity(capacity + ALIGN))
+    }
+
+    fn from_vec(mut vec: Vec<u8>) -> OutBuf {
+        vec.clear();
         let base = vec.as_ptr().align_offset(ALIGN).min(ALIGN);
         vec.resize(base, 0);
         OutBuf { vec, base }
@@ -109,38 +138,26 @@ enum Job {
 /// The writing thread of one blob file.
 pub(crate) struct LargeWriter {
     jobs: Option<mpsc::SyncSender<Job>>,
-    spare: mpsc::Receiver<OutBuf>,
     thread: Option<JoinHandle<io::Result<u64>>>,
-    capacity: usize,
 }
 
 impl LargeWriter {
-    /// Starts the thread on `file`, whose first `allocated` bytes are preallocated. Buffers it hands
-    /// out hold `capacity` bytes.
-    pub(crate) fn start(file: &File, allocated: u64, capacity: usize) -> io::Result<LargeWriter> {
+    /// Starts the thread on `file`, whose first `allocated` bytes are preallocated.
+    pub(crate) fn start(file: &File, allocated: u64) -> io::Result<LargeWriter> {
         let file = file.try_clone()?;
         let (jobs, queued) = mpsc::sync_channel(QUEUE);
-        let (returned, spare) = mpsc::sync_channel(QUEUE + 1);
         let thread = std::thread::Builder::new()
             .name("blob-write".into())
-            .spawn(move || Thread::new(file, allocated).run(queued, returned))?;
+            .spawn(move || Thread::new(file, allocated).run(queued))?;
         Ok(LargeWriter {
             jobs: Some(jobs),
-            spare,
             thread: Some(thread),
-            capacity,
         })
     }
 
-    /// An empty buffer to fill next: one the thread is done with when there is one.
+    /// An empty buffer to fill next, room for [`WRITE_SIZE`] and what a write carries.
     pub(crate) fn next_buffer(&mut self) -> OutBuf {
-        while let Ok(mut b) = self.spare.try_recv() {
-            if b.vec.capacity() >= self.capacity + ALIGN && b.is_aligned() {
-                b.clear();
-                return b;
-            }
-        }
-        OutBuf::with_capacity(self.capacity)
+        OutBuf::from_vec(take_buffer())
     }
 
     /// Queues `data`, the file's next bytes (a whole number of blocks). Waits while the queue is full.
@@ -209,16 +226,12 @@ impl Thread {
         }
     }
 
-    fn run(
-        &mut self,
-        queued: mpsc::Receiver<Job>,
-        returned: mpsc::SyncSender<OutBuf>,
-    ) -> io::Result<u64> {
+    fn run(&mut self, queued: mpsc::Receiver<Job>) -> io::Result<u64> {
         for job in queued {
             match job {
                 Job::Data(data) => {
                     self.write(&data)?;
-                    let _ = returned.try_send(data);
+                    give_buffer(data.vec);
                 }
                 Job::Last(mut data, header) => {
                     let len = self.pos + data.len() as u64;
@@ -232,6 +245,7 @@ impl Thread {
                         data.extend_from_slice(&vec![0u8; zeros]);
                     }
                     self.write(&data)?;
+                    give_buffer(data.vec);
                     self.rewrite_header(&header)?;
                     return Ok(len);
                 }
@@ -341,8 +355,9 @@ pub(crate) fn preallocate(file: &File, allocated: u64, target: u64) -> u64 {
     target
 }
 
-/// Windows read ahead of the one being consumed.
-const READ_AHEAD: usize = 2;
+/// Windows queued ahead of the one being consumed (and the one being read): 3 windows (12 MiB) per
+/// download in all.
+const READ_AHEAD: usize = 1;
 
 /// Reads a long run of a blob file on its own thread, directly from the device (`O_DIRECT`) so that a
 /// large GET neither fills the page cache nor waits for it: the next windows are read while the
@@ -350,15 +365,21 @@ const READ_AHEAD: usize = 2;
 pub(crate) struct LargeReader {
     /// In a mutex only so that readers are `Sync`, as response bodies must be; reached with `get_mut`.
     windows: std::sync::Mutex<mpsc::Receiver<io::Result<Window>>>,
-    returned: mpsc::SyncSender<Vec<u8>>,
 }
 
-/// Bytes of the file read by a [`LargeReader`]: file offset `offset` is at `buf[start]`.
+/// Bytes of the file read by a [`LargeReader`]: file offset `offset` is at `buf[start]`. Its buffer
+/// goes back to the pool when it is dropped.
 pub(crate) struct Window {
     buf: Vec<u8>,
     start: usize,
     offset: u64,
     len: usize,
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        give_buffer(std::mem::take(&mut self.buf));
+    }
 }
 
 impl Window {
@@ -385,12 +406,14 @@ impl LargeReader {
             .unwrap_or(0);
         let capacity = usize::try_from(largest).map_err(io::Error::other)? + ALIGN;
         let (sender, windows) = mpsc::sync_channel(READ_AHEAD);
-        let (returned, pool) = mpsc::sync_channel::<Vec<u8>>(READ_AHEAD + 2);
         std::thread::Builder::new()
             .name("blob-read".into())
             .spawn(move || {
                 for range in ranges {
-                    let buf = pool.try_recv().unwrap_or_else(|_| vec![0u8; capacity]);
+                    let mut buf = take_buffer();
+                    if buf.len() < capacity {
+                        buf.resize(capacity, 0);
+                    }
                     let window = read_window(&file, buf, range);
                     let failed = window.is_err();
                     if sender.send(window).is_err() || failed {
@@ -401,7 +424,6 @@ impl LargeReader {
             })?;
         Ok(LargeReader {
             windows: std::sync::Mutex::new(windows),
-            returned,
         })
     }
 
@@ -411,11 +433,6 @@ impl LargeReader {
             Ok(w) => w.recv().ok(),
             Err(poisoned) => poisoned.into_inner().recv().ok(),
         }
-    }
-
-    /// Gives a window's buffer back for reuse.
-    pub(crate) fn recycle(&mut self, window: Window) {
-        let _ = self.returned.try_send(window.buf);
     }
 }
 
