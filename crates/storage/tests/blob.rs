@@ -273,18 +273,24 @@ fn large_blobs_flushed_while_written_read_back_and_drop_cleanly() {
     assert_eq!(store.list().unwrap().len(), 2);
 }
 
+/// Runs `check` in a temporary directory (direct I/O where the filesystem allows it) and, when there is
+/// one, in a directory on tmpfs (which refuses it: the page-cache fallback).
+fn on_disk_and_tmpfs(check: fn(&std::path::Path)) {
+    let disk = tempfile::tempdir().unwrap();
+    check(disk.path());
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        let tmpfs = tempfile::tempdir_in(shm).unwrap();
+        check(tmpfs.path());
+    }
+}
+
 #[test]
 fn blobs_around_the_write_buffer_boundaries_round_trip() {
     // Sealed segments are written 1 MiB at a time; a blob past its first buffer is written by its own
     // thread, directly to the device in whole blocks where the filesystem allows (the temporary
     // directory) and through the page cache where it does not (tmpfs, when there is one).
-    let disk = tempfile::tempdir().unwrap();
-    boundary_lengths_round_trip(disk.path());
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        let tmpfs = tempfile::tempdir_in(shm).unwrap();
-        boundary_lengths_round_trip(tmpfs.path());
-    }
+    on_disk_and_tmpfs(boundary_lengths_round_trip);
 }
 
 fn boundary_lengths_round_trip(dir: &std::path::Path) {
@@ -332,13 +338,7 @@ fn long_reads_go_ahead_in_windows_and_stop_cleanly() {
     // A read of 1 MiB or more is read ahead in windows of 64 segments, directly from the device where
     // the filesystem allows: ranges that start and end inside segments and windows, a tampered segment
     // deep inside, a read dropped halfway, and a blob deleted while it is being read.
-    let disk = tempfile::tempdir().unwrap();
-    long_reads(disk.path());
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        let tmpfs = tempfile::tempdir_in(shm).unwrap();
-        long_reads(tmpfs.path());
-    }
+    on_disk_and_tmpfs(long_reads);
 }
 
 fn long_reads(dir: &std::path::Path) {
