@@ -449,7 +449,15 @@ fn read_window(file: &File, mut buf: Vec<u8>, range: std::ops::Range<u64>) -> io
     let mut len = 0;
     while len < need {
         // Past the end of the file a direct read comes back short: the last block is partial.
-        let n = file.read_at(&mut buf[start + len..start + want], offset + len as u64)?;
+        let n = match file.read_at(&mut buf[start + len..start + want], offset + len as u64) {
+            // A filesystem that took the flag but not this read (or a short read left the offset
+            // unaligned): read through the page cache from here on.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                set_direct(file, false)?;
+                file.read_at(&mut buf[start + len..start + want], offset + len as u64)?
+            }
+            r => r?,
+        };
         if n == 0 {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
         }
