@@ -123,8 +123,12 @@ impl std::ops::DerefMut for OutBuf {
 }
 
 impl zeroize::Zeroize for OutBuf {
+    /// Zeroes the bytes the buffer holds and empties it. A writer's plaintext is only ever there (the
+    /// segment being filled; sealing turns it into ciphertext in place), so the rest of the capacity,
+    /// a megabyte or more, is not written over on every blob.
     fn zeroize(&mut self) {
-        self.vec.zeroize();
+        self.vec[self.base..].zeroize();
+        self.clear();
     }
 }
 
