@@ -273,9 +273,6 @@ impl Thread {
         if data.is_empty() {
             return Ok(());
         }
-        if self.direct && (!data.is_aligned() || !data.len().is_multiple_of(ALIGN)) {
-            self.buffered()?;
-        }
         let end = self.pos + data.len() as u64;
         if end > self.allocated {
             let target = end.saturating_add(self.pos.min(PREALLOCATE_STEP));
@@ -284,17 +281,7 @@ impl Thread {
         if self.pos == 0 {
             self.first = data[..ALIGN.min(data.len())].to_vec();
         }
-        match self.file.write_all_at(data, self.pos) {
-            Err(e)
-                if self.direct
-                    && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
-            {
-                // The filesystem takes O_DIRECT but not this alignment: go through the page cache.
-                self.buffered()?;
-                self.file.write_all_at(data, self.pos)?;
-            }
-            r => r?,
-        }
+        self.write_at(data, self.pos)?;
         self.pos = end;
         if !self.direct && self.pos - self.synced_at >= SYNC_STEP {
             self.file.sync_data()?;
@@ -313,10 +300,25 @@ impl Thread {
         let mut block = OutBuf::with_capacity(ALIGN);
         block.extend_from_slice(header);
         block.extend_from_slice(&self.first[header.len()..]);
-        if self.direct && !block.is_aligned() {
+        self.write_at(&block, 0)
+    }
+
+    /// Writes `data` at `offset`, directly when it can be: through the page cache from the first
+    /// buffer that is not whole aligned blocks, or that the filesystem refuses.
+    fn write_at(&mut self, data: &OutBuf, offset: u64) -> io::Result<()> {
+        if self.direct && (!data.is_aligned() || !data.len().is_multiple_of(ALIGN)) {
             self.buffered()?;
         }
-        self.file.write_all_at(&block, 0)
+        match self.file.write_all_at(data, offset) {
+            Err(e)
+                if self.direct
+                    && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
+            {
+                self.buffered()?;
+                self.file.write_all_at(data, offset)
+            }
+            r => r,
+        }
     }
 }
 
@@ -499,4 +501,34 @@ fn align_down(n: u64) -> u64 {
 
 fn align_up(n: u64) -> u64 {
     n.div_ceil(ALIGN as u64) * ALIGN as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buf(bytes: &[u8]) -> OutBuf {
+        let mut b = OutBuf::with_capacity(bytes.len() + ALIGN);
+        b.extend_from_slice(bytes);
+        b
+    }
+
+    #[test]
+    fn a_write_that_is_not_whole_blocks_goes_through_the_page_cache_and_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        let mut t = Thread::new(file.try_clone().unwrap(), 0);
+        let blocks: Vec<u8> = (0..2 * ALIGN).map(|i| (i % 251) as u8).collect();
+        t.write(&buf(&blocks)).unwrap();
+        // 100 bytes: not a whole block, so the thread leaves O_DIRECT for the rest of the file.
+        t.write(&buf(&[9u8; 100])).unwrap();
+        assert!(!t.direct);
+        t.rewrite_header(b"HEADER").unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(got.len(), 2 * ALIGN + 100);
+        assert_eq!(&got[..6], b"HEADER");
+        assert_eq!(got[6..2 * ALIGN], blocks[6..]);
+        assert!(got[2 * ALIGN..].iter().all(|&b| b == 9));
+    }
 }
