@@ -11,9 +11,10 @@
 //! Direct writes need an aligned buffer, offset and length: the writer seals into an [`OutBuf`], whose
 //! data starts at an aligned address, and hands over whole blocks, carrying the rest into the next
 //! buffer. The last buffer is padded with zeros to a whole block (the caller truncates the file to its
-//! length) and the first block is rewritten with the final header. Without `O_DIRECT` (tmpfs, or a
-//! buffer that lost its alignment) the thread writes through the page cache and flushes every few
-//! megabytes, so that the final `fdatasync` waits for a short stretch only.
+//! length) and the first block is rewritten with the final header. Without `O_DIRECT` (a filesystem that
+//! refuses it, a buffer that lost its alignment, or direct I/O turned off for the store) the thread
+//! writes through the page cache and flushes every few megabytes, so that the final `fdatasync` waits
+//! for a short stretch only.
 
 use std::fs::File;
 use std::io;
@@ -146,13 +147,14 @@ pub(crate) struct LargeWriter {
 }
 
 impl LargeWriter {
-    /// Starts the thread on `file`, whose first `allocated` bytes are preallocated.
-    pub(crate) fn start(file: &File, allocated: u64) -> io::Result<LargeWriter> {
+    /// Starts the thread on `file`, whose first `allocated` bytes are preallocated; with `O_DIRECT`
+    /// when `direct` and the filesystem allows it.
+    pub(crate) fn start(file: &File, allocated: u64, direct: bool) -> io::Result<LargeWriter> {
         let file = file.try_clone()?;
         let (jobs, queued) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("blob-write".into())
-            .spawn(move || Thread::new(file, allocated).run(queued))?;
+            .spawn(move || Thread::new(file, allocated, direct).run(queued))?;
         Ok(LargeWriter {
             jobs: Some(jobs),
             thread: Some(thread),
@@ -218,8 +220,8 @@ struct Thread {
 }
 
 impl Thread {
-    fn new(file: File, allocated: u64) -> Thread {
-        let direct = set_direct(&file, true).is_ok();
+    fn new(file: File, allocated: u64, direct: bool) -> Thread {
+        let direct = direct && set_direct(&file, true).is_ok();
         Thread {
             file,
             direct,
@@ -402,7 +404,8 @@ impl Window {
 
 impl LargeReader {
     /// Starts reading the file ranges `ranges`, in order, on a new open of `file` with `O_DIRECT`.
-    /// Fails where the file cannot be opened that way (tmpfs, other systems): read it the usual way.
+    /// Fails where the file cannot be opened that way (a filesystem that refuses it, other systems):
+    /// read it the usual way.
     pub(crate) fn start(file: &File, ranges: Vec<std::ops::Range<u64>>) -> io::Result<LargeReader> {
         let file = reopen_direct(file)?;
         let largest = ranges
@@ -518,7 +521,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let file = File::create(&path).unwrap();
-        let mut t = Thread::new(file.try_clone().unwrap(), 0);
+        let mut t = Thread::new(file.try_clone().unwrap(), 0, true);
         let blocks: Vec<u8> = (0..2 * ALIGN).map(|i| (i % 251) as u8).collect();
         t.write(&buf(&blocks)).unwrap();
         // 100 bytes: not a whole block, so the thread leaves O_DIRECT for the rest of the file.
